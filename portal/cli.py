@@ -1,0 +1,279 @@
+"""The `portal` command: ingest, import, show, publish, withdraw, check, serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from publications.catalogue import Catalogue, describe
+from publications.errors import PortalError
+from publications.ingest import Ingester, Job, Outcome, find_files
+from publications.manifest import read_manifest
+from publications.settings import Settings
+
+
+class Context:
+    """Lazily opened catalogue for one command run."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._catalogue: Catalogue | None = None
+
+    @property
+    def catalogue(self) -> Catalogue:
+        if self._catalogue is None:
+            self._catalogue = Catalogue(self.settings)
+        return self._catalogue
+
+    def close(self) -> None:
+        if self._catalogue is not None:
+            self._catalogue.close()
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Research publications repository and search portal.
+
+    The data home is PORTAL_HOME (default ./instance).
+    """
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        raise click.UsageError(f"bad PORTAL_* setting: {exc}") from exc
+    ctx.obj = Context(settings)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except PortalError as exc:  # pragma: no cover - commands catch their own
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+# --- reporting ------------------------------------------------------------------------
+
+
+class Reporter:
+    """Prints outcomes as JSON lines or as people-readable lines, with a progress bar."""
+
+    def __init__(self, as_json: bool, total: int | None, what: str) -> None:
+        self.as_json = as_json
+        self.counts: Counter[str] = Counter()
+        self.failures: list[Outcome] = []
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit=what, file=sys.stderr, dynamic_ncols=True)
+
+    def __call__(self, outcome: Outcome) -> None:
+        self.counts[outcome.status] += 1
+        if outcome.status == "failed":
+            self.failures.append(outcome)
+        if self.as_json:
+            line = json.dumps(outcome.as_json(), ensure_ascii=False)
+            self._write(line)
+        elif outcome.status == "failed":
+            self._write(f"FAILED  {outcome.path}: {outcome.error}")
+        else:
+            extra = f" [{', '.join(outcome.flags)}]" if outcome.flags else ""
+            self._write(f"{outcome.status:<9} {outcome.path} -> {outcome.slug}{extra}")
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def _write(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stdout)
+        else:
+            click.echo(line)
+        sys.stdout.flush()
+
+    def finish(self) -> int:
+        if self.bar is not None:
+            self.bar.close()
+        summary = ", ".join(
+            f"{self.counts[k]} {k}" for k in ("added", "duplicate", "failed") if self.counts[k]
+        )
+        click.echo(f"{summary or 'nothing to do'}", err=True)
+        if self.failures and not self.as_json:
+            click.echo("Not stored:", err=True)
+            for o in self.failures:
+                click.echo(f"  {o.path}: {o.error}", err=True)
+        return 1 if self.failures else 0
+
+
+def _file_jobs(paths: tuple[str, ...], pending: list[Outcome]) -> Iterator[Job]:
+    for item in find_files(Path(p) for p in paths):
+        if isinstance(item, tuple):
+            pending.append(Outcome(str(item[0]), "failed", error=item[1]))
+        else:
+            yield Job(str(item), item)
+
+
+# --- commands -------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--publish", is_flag=True, help="Publish each new publication at once.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Extract in this many worker processes.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input file per line.")
+@pass_context
+def ingest(ctx: Context, paths: tuple[str, ...], publish: bool, jobs: int, as_json: bool) -> None:
+    """Take in PDF files and folders (recursively). Exit 1 if any file failed."""
+    missing: list[Outcome] = []
+    jobs_list = list(_file_jobs(paths, missing))
+    reporter = Reporter(as_json, len(jobs_list) + len(missing), "file")
+    for o in missing:
+        reporter(o)
+    with Ingester(ctx.catalogue, jobs=jobs, publish=publish) as ingester:
+        ingester.run(jobs_list, reporter)
+    sys.exit(reporter.finish())
+
+
+@cli.command("import")
+@click.argument("manifest", type=click.Path(dir_okay=False))
+@click.option("--publish", is_flag=True, help="Publish each new publication at once.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per record per line.")
+@pass_context
+def import_(ctx: Context, manifest: str, publish: bool, jobs: int, as_json: bool) -> None:
+    """Import a JSON Lines or CSV manifest of records (a back catalogue)."""
+    path = Path(manifest)
+    try:
+        lines = list(read_manifest(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.UsageError(f"cannot read the manifest {manifest}: {exc}") from exc
+    reporter = Reporter(as_json, len(lines), "record")
+    jobs_list: list[Job] = []
+    for line in lines:
+        if line.error or line.record is None:
+            reporter(Outcome(line.label, "failed", error=line.error))
+        else:
+            jobs_list.append(Job(line.label, line.file, line.record))
+    with Ingester(ctx.catalogue, jobs=jobs, publish=publish, actor="portal import") as ingester:
+        ingester.run(jobs_list, reporter)
+    sys.exit(reporter.finish())
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def show(ctx: Context, ref: str, as_json: bool) -> None:
+    """Show one publication by id or slug."""
+    try:
+        with ctx.catalogue.reading() as session:
+            data = describe(ctx.catalogue.get(session, ref))
+    except PortalError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key in ("id", "slug", "title", "subtitle", "status", "type", "date", "series",
+                "series_number", "language", "licence", "doi", "isbn", "issn", "url",
+                "external_link", "withdrawn_reason"):
+        if data.get(key):
+            click.echo(f"{key:>16}: {data[key]}")
+    for key in ("authors", "organisations"):
+        for item in data[key]:
+            extra = item.get("affiliation") or item.get("role") or ""
+            click.echo(f"{key[:-1]:>16}: {item['name']}" + (f" ({extra})" if extra else ""))
+    if data["topics"]:
+        click.echo(f"{'topics':>16}: {', '.join(data['topics'])}")
+    if data["keywords"]:
+        click.echo(f"{'keywords':>16}: {', '.join(data['keywords'])}")
+    if data["file"]:
+        f = data["file"]
+        flags = f" [{', '.join(f['flags'])}]" if f["flags"] else ""
+        click.echo(f"{'file':>16}: {f['sha256'][:12]}… {f['pages']} pages, {f['size']} bytes{flags}")
+    if data["provenance"]:
+        src = ", ".join(f"{k} from {v}" for k, v in sorted(data["provenance"].items()))
+        click.echo(f"{'provenance':>16}: {src}")
+    if data["abstract"]:
+        click.echo("")
+        click.echo(data["abstract"])
+
+
+def _set_status(ctx: Context, ref: str, status: str, reason: str = "") -> None:
+    try:
+        stored = ctx.catalogue.set_status(ref, status, reason=reason, actor="portal command")
+    except PortalError as exc:
+        _fail(str(exc))
+    click.echo(f"{stored.slug}: {stored.status}")
+
+
+@cli.command()
+@click.argument("ref")
+@pass_context
+def publish(ctx: Context, ref: str) -> None:
+    """Publish a draft (or restore a withdrawn publication)."""
+    _set_status(ctx, ref, "published")
+
+
+@cli.command()
+@click.argument("ref")
+@pass_context
+def unpublish(ctx: Context, ref: str) -> None:
+    """Take a publication back to draft."""
+    _set_status(ctx, ref, "draft")
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--reason", required=True, help="Why it is withdrawn; shown on its tombstone page.")
+@pass_context
+def withdraw(ctx: Context, ref: str, reason: str) -> None:
+    """Withdraw a publication; its page stays as a tombstone with the reason."""
+    _set_status(ctx, ref, "withdrawn", reason)
+
+
+@cli.command()
+@click.option("--verify-hashes", is_flag=True, help="Re-read every stored file and check its SHA-256.")
+@pass_context
+def check(ctx: Context, verify_hashes: bool) -> None:
+    """Compare catalogue, file store and index; exit 0 only when they agree."""
+    from publications.check import check_consistency
+
+    problems = check_consistency(ctx.catalogue, verify_hashes=verify_hashes)
+    for p in problems:
+        click.echo(str(p))
+    if problems:
+        click.echo(f"{len(problems)} disagreement(s)", err=True)
+        sys.exit(1)
+    with ctx.catalogue.reading() as session:
+        n = ctx.catalogue.count(session, status=None)
+    click.echo(f"ok: catalogue and file store agree ({n} publications)")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@pass_context
+def serve(ctx: Context, host: str, port: int, threads: int) -> None:
+    """Serve the portal with a production WSGI server (waitress)."""
+    from waitress import serve as waitress_serve
+
+    from portal.app import create_app
+
+    app = create_app(ctx.settings)
+    click.echo(f"Serving the portal at http://{host}:{port}/ (Ctrl+C stops)", err=True)
+    waitress_serve(app, host=host, port=port, threads=threads, ident="portal")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)

@@ -1,0 +1,73 @@
+"""The catalogue database: engine, sessions, and schema migrations.
+
+This is the one place that knows about SQLite specifically (the pragmas below); everything
+else speaks plain SQLAlchemy so PostgreSQL works given `PORTAL_DATABASE_URL`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from publications.settings import Settings
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        settings.home.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+        _tune_sqlite(engine)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    return engine
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    # SQLite-specific: WAL lets readers run while one process writes; a long busy timeout
+    # lets two `portal ingest` processes take turns instead of failing with "locked";
+    # foreign keys are off by default in SQLite.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        # Take the write lock at the start so two writers queue on busy_timeout rather than
+        # deadlocking when both upgrade from a read lock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _alembic_config(connection) -> Config:  # type: ignore[no-untyped-def]
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the catalogue schema up to the newest migration (safe to run every start)."""
+    with engine.begin() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+        if current == head:
+            return
+        command.upgrade(_alembic_config(connection), "head")
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

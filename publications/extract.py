@@ -1,0 +1,307 @@
+"""Reads a PDF with pypdf inside a worker process that has a time limit and a memory limit.
+
+PDF parsing of hostile or broken files can loop or balloon, so it never runs in the process
+that holds the catalogue. `ExtractionPool` keeps N workers; a worker that overruns its time is
+killed and replaced, and the file is refused with a reason a person understands.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue
+import threading
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from publications.errors import IngestError
+from publications.records import (
+    FLAG_ENCRYPTED,
+    FLAG_NO_TEXT_LAYER,
+    FLAG_REPAIRED,
+    FLAG_UNREADABLE_PAGES,
+    Extraction,
+)
+
+# Below this many characters per page on average (and no page with a paragraph's worth of
+# text) a PDF is treated as having no text layer: probably scanned.
+MIN_CHARS_PER_PAGE = 20
+MIN_CHARS_ON_ANY_PAGE = 60
+MAX_PAGE_CHARS = 200_000
+
+
+@dataclass(frozen=True)
+class ExtractLimits:
+    timeout: float = 120.0
+    memory_mb: int = 2048
+    max_pages: int = 5000
+
+
+def quiet_pypdf() -> None:
+    """pypdf's log chatter ("incorrect startxref pointer", ...) never reaches the user."""
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+    logging.getLogger("pypdf").propagate = False
+
+
+def extract_pdf(path: Path, max_pages: int = 5000) -> Extraction:
+    """Read per-page text, page count, document info and XMP from one PDF.
+
+    Runs in the worker. Raises IngestError with a readable reason when the file cannot be
+    used (password needed, damaged beyond repair, page tree loops, decompression bomb).
+    """
+    quiet_pypdf()
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    from publications import signals
+
+    flags: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            reader = PdfReader(str(path), strict=False)
+        except Exception as exc:  # pypdf raises many kinds on broken files
+            raise IngestError(explain(exc)) from exc
+        try:
+            encrypted = reader.is_encrypted
+        except Exception as exc:
+            raise IngestError(explain(exc)) from exc
+        if encrypted:
+            flags.append(FLAG_ENCRYPTED)
+            try:
+                ok = reader.decrypt("")
+            except Exception as exc:
+                raise IngestError(explain(exc)) from exc
+            if not ok:
+                raise IngestError(
+                    "the PDF is password-protected: a password is needed to open it "
+                    "(remove the password and upload it again)"
+                )
+        try:
+            page_count = len(reader.pages)
+        except FileNotDecryptedError as exc:
+            raise IngestError(
+                "the PDF is password-protected: a password is needed to open it"
+            ) from exc
+        except Exception as exc:
+            raise IngestError(explain(exc)) from exc
+        if page_count == 0:
+            raise IngestError("the PDF has no pages (it may be damaged or truncated)")
+
+        texts: list[str] = []
+        unreadable: list[int] = []
+        for number in range(1, min(page_count, max_pages) + 1):
+            try:
+                text = reader.pages[number - 1].extract_text() or ""
+            except MemoryError:
+                raise
+            except (PdfReadError, Exception) as exc:
+                if _is_bomb(exc):
+                    raise IngestError(explain(exc)) from exc
+                unreadable.append(number)
+                text = ""
+            texts.append(_clean_text(text)[:MAX_PAGE_CHARS])
+
+        info = signals.clean_info(reader)
+        xmp = signals.read_xmp(reader)
+        try:
+            runs = signals.first_page_runs(reader.pages[0])
+        except Exception:
+            runs = ()
+        try:
+            if reader.xref_index == 0 and getattr(reader, "_xref_repaired", False):
+                flags.append(FLAG_REPAIRED)
+        except Exception:
+            pass
+
+    if unreadable:
+        flags.append(FLAG_UNREADABLE_PAGES)
+    if len(unreadable) == len(texts):
+        raise IngestError("no page of the PDF could be read (the file is damaged)")
+    total = sum(len(t.strip()) for t in texts)
+    longest = max((len(t.strip()) for t in texts), default=0)
+    if total < MIN_CHARS_PER_PAGE * len(texts) and longest < MIN_CHARS_ON_ANY_PAGE:
+        flags.append(FLAG_NO_TEXT_LAYER)
+    return Extraction(
+        page_count=page_count,
+        pages=tuple(texts),
+        info=info,
+        xmp=xmp,
+        first_page_runs=tuple(runs),
+        flags=tuple(flags),
+        unreadable_pages=tuple(unreadable),
+    )
+
+
+def _clean_text(text: str) -> str:
+    # NUL and other control characters break databases and snippets; keep newlines and tabs.
+    return "".join(ch if ch >= " " or ch in "\n\t" else " " for ch in text)
+
+
+def _is_bomb(exc: BaseException) -> bool:
+    return type(exc).__name__ == "LimitReachedError"
+
+
+def explain(exc: BaseException) -> str:
+    """Turn a pypdf exception into a sentence for people."""
+    name = type(exc).__name__
+    message = str(exc)
+    low = message.lower()
+    if _is_bomb(exc):
+        return (
+            "part of the PDF expands to more data than allowed when decompressed "
+            "(a damaged file or a decompression bomb)"
+        )
+    if name in ("FileNotDecryptedError", "WrongPasswordError") or "password" in low:
+        return "the PDF is password-protected: a password is needed to open it"
+    if "cyclic" in low or "loop" in low or isinstance(exc, RecursionError):
+        return "the PDF's page tree loops back on itself, so its pages cannot be listed"
+    if name == "DependencyError":
+        return f"a library needed to read this PDF is missing ({message})"
+    if "eof marker" in low or "startxref" in low or "xref" in low or "trailer" in low:
+        return f"the PDF is damaged or truncated and could not be repaired ({_short(message)})"
+    if "header" in low:
+        return "the file does not have a valid PDF header"
+    if isinstance(exc, MemoryError):
+        return "reading the PDF needed more memory than the limit allows"
+    return f"the PDF could not be read: {_short(message) or name}"
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- the worker process ---------------------------------------------------------------
+
+
+def _worker_main(conn: Connection, memory_mb: int) -> None:
+    try:
+        import resource
+
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
+    quiet_pypdf()
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if task is None:
+            return
+        path, max_pages = task
+        try:
+            result: tuple[str, object] = ("ok", extract_pdf(Path(path), max_pages))
+        except IngestError as exc:
+            result = ("error", str(exc))
+        except MemoryError:
+            result = ("error", "reading the PDF needed more memory than the limit allows")
+        except RecursionError:
+            result = ("error", "the PDF's structure nests or loops too deeply to be read")
+        except Exception as exc:  # anything else pypdf throws on a hostile file
+            result = ("error", explain(exc))
+        try:
+            conn.send(result)
+        except (OSError, ValueError):
+            return
+        except MemoryError:
+            conn.send(("error", "reading the PDF needed more memory than the limit allows"))
+
+
+class _Worker:
+    def __init__(self, ctx: mp.context.BaseContext, memory_mb: int) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, memory_mb), daemon=True)
+        self.process.start()
+        child.close()
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5)
+        self.conn.close()
+
+
+class ExtractionPool:
+    """N extraction worker processes; `extract` may be called from N threads at once."""
+
+    def __init__(self, jobs: int = 1, limits: ExtractLimits | None = None) -> None:
+        self.limits = limits or ExtractLimits()
+        self.jobs = max(1, jobs)
+        self._ctx = mp.get_context("spawn")
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._lock = threading.Lock()
+        self._all: list[_Worker] = []
+        for _ in range(self.jobs):
+            self._add_worker()
+
+    def _add_worker(self) -> _Worker:
+        worker = _Worker(self._ctx, self.limits.memory_mb)
+        with self._lock:
+            self._all.append(worker)
+        self._idle.put(worker)
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+        worker.stop(kill=True)
+
+    def extract(self, path: Path) -> Extraction:
+        """Extract one PDF in a worker; raises IngestError with a readable reason."""
+        worker = self._idle.get()
+        try:
+            worker.conn.send((str(path), self.limits.max_pages))
+            if not worker.conn.poll(self.limits.timeout):
+                self._retire(worker)
+                self._add_worker()
+                worker = None
+                raise IngestError(
+                    f"reading the PDF took longer than {self.limits.timeout:g} seconds "
+                    "and was stopped (the file may be damaged or built to loop)"
+                )
+            status, payload = worker.conn.recv()
+        except (EOFError, OSError, ConnectionError) as exc:
+            if worker is not None:
+                self._retire(worker)
+                self._add_worker()
+                worker = None
+            raise IngestError(
+                "the PDF reader stopped while reading this file (it may have needed more "
+                "memory than the limit allows)"
+            ) from exc
+        finally:
+            if worker is not None:
+                self._idle.put(worker)
+        if status == "ok":
+            return payload  # type: ignore[return-value]
+        raise IngestError(str(payload))
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._all = self._all, []
+        for w in workers:
+            w.stop()
+
+    def __enter__(self) -> ExtractionPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+Extractor = Callable[[Path], Extraction]

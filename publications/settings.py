@@ -1,0 +1,79 @@
+"""The portal's settings: one typed object built from `PORTAL_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+# Every setting once: name, default, help. `docs/configuration.md` lists the same names and a
+# test keeps the two in step.
+SETTINGS_HELP: dict[str, str] = {
+    "home": "Data home: catalogue, file store, index and covers live under it.",
+    "database_url": "SQLAlchemy URL of the catalogue; default a SQLite file in the data home.",
+    "index_dir": "Directory of this node's search index; default <home>/index.",
+    "max_upload_bytes": "Largest file accepted, enforced while the bytes stream in.",
+    "extract_timeout": "Seconds one PDF may take to extract before the worker is stopped.",
+    "extract_memory_mb": "Address-space limit of an extraction worker, in MiB.",
+    "max_pages": "Pages read from one PDF; later pages are counted but not extracted.",
+    "secret_key": "Flask secret key (sessions); set it in production.",
+    "base_url": "Public base URL used in absolute links (feeds, citation tags).",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings passed explicitly to everything that needs them; nothing reads os.environ."""
+
+    home: Path = Path("instance")
+    database_url: str = ""
+    index_dir: Path | None = None
+    max_upload_bytes: int = 200 * 1024 * 1024
+    extract_timeout: float = 120.0
+    extract_memory_mb: int = 2048
+    max_pages: int = 5000
+    secret_key: str = "dev-only-change-me"
+    base_url: str = "http://127.0.0.1:5000"
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        home = Path(self.home).resolve()
+        object.__setattr__(self, "home", home)
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{home / 'catalogue.sqlite'}")
+        if self.index_dir is None:
+            object.__setattr__(self, "index_dir", home / "index")
+        else:
+            object.__setattr__(self, "index_dir", Path(self.index_dir).resolve())
+
+    @property
+    def files_dir(self) -> Path:
+        return self.home / "files"
+
+    @property
+    def covers_dir(self) -> Path:
+        return self.home / "covers"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from `PORTAL_<NAME>` variables; bad numbers raise ValueError."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get("PORTAL_" + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            if f.name in ("max_upload_bytes", "extract_memory_mb", "max_pages"):
+                values[f.name] = int(raw)
+            elif f.name == "extract_timeout":
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
