@@ -40,6 +40,9 @@ from publications.records import Extraction
 from publications.settings import Settings
 
 SLUG_LENGTH = 80
+# Provenance of a title nobody could propose: the publication waits as a draft for staff.
+NEEDS_TITLE = "needs-title"
+FLAG_NEEDS_TITLE = "needs-title"
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,8 @@ class Catalogue:
         if row is None:
             return None
         pub, f = row
-        return Stored(pub.id, pub.slug, pub.title, pub.status, f.page_count, tuple(f.flags))
+        flags = tuple(f.flags) + (() if pub.title else (FLAG_NEEDS_TITLE,))
+        return Stored(pub.id, pub.slug, pub.title, pub.status, f.page_count, flags)
 
     def find_same_record(self, session: Session, record: Record) -> Stored | None:
         """A file-less publication with the same title, date and link (for re-imports)."""
@@ -216,8 +220,8 @@ class Catalogue:
         same bytes are already attached to a publication (also when another process stored
         them a moment ago), InvalidRecord when the record has no title.
         """
-        if not record.title:
-            raise InvalidRecord("a publication needs a title")
+        if not record.title and status != "draft":
+            raise InvalidRecord("a publication needs a title before it is published")
         if status not in ("draft", "published"):
             raise InvalidRecord(f"a new publication cannot have status {status!r}")
         for attempt in range(5):
@@ -248,7 +252,7 @@ class Catalogue:
             if existing is not None:
                 raise DuplicateFile(existing)
         pub = Publication(
-            slug=self._free_slug(session, record.title),
+            slug=self._free_slug(session, record.title or f"untitled-{_short_id(file)}"),
             title=record.title,
             status=status,
             provenance=dict(provenance),
@@ -274,6 +278,8 @@ class Catalogue:
             pages, flags = stored.page_count, tuple(stored.flags)
         self._journal(session, pub.id)
         self._audit(session, actor, "create", pub.id, {"title": pub.title, "status": status})
+        if not pub.title:
+            flags = (*flags, FLAG_NEEDS_TITLE)
         return Stored(pub.id, pub.slug, pub.title, pub.status, pages, flags)
 
     def _file_row(self, session: Session, file: FileInput) -> StoredFile:
@@ -396,6 +402,8 @@ class Catalogue:
         with self.session() as session:
             pub = self.get(session, ref)
             before = pub.status
+            if status == "published" and not pub.title:
+                raise InvalidRecord("a publication needs a title before it is published")
             pub.status = status
             pub.withdrawn_reason = reason.strip()[:2000] if status == "withdrawn" else ""
             if status == "published":
@@ -431,7 +439,7 @@ class Catalogue:
             current = record_of(pub)
             merged = {**current, **changes}
             record = build_record(merged)
-            if not record.title:
+            if not record.title and (pub.status != "draft" or "title" in changes):
                 raise InvalidRecord("a publication needs a title")
             old = {k: current.get(k) for k in changes}
             self._apply(session, pub, record)
@@ -476,6 +484,10 @@ class Catalogue:
 
     def journal_head(self, session: Session) -> int:
         return int(session.scalar(select(func.max(JournalEntry.id))) or 0)
+
+
+def _short_id(file: FileInput | None) -> str:
+    return file.sha256[:8] if file is not None else "record"
 
 
 def record_of(pub: Publication) -> dict[str, Any]:

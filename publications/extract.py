@@ -8,14 +8,19 @@ killed and replaced, and the file is refused with a reason a person understands.
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
+import os
+import pickle
 import queue
+import select
+import struct
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import BinaryIO
 
 from publications.errors import IngestError
 from publications.records import (
@@ -161,6 +166,8 @@ def explain(exc: BaseException) -> str:
         return "the PDF's page tree loops back on itself, so its pages cannot be listed"
     if name == "DependencyError":
         return f"a library needed to read this PDF is missing ({message})"
+    if "ended unexpectedly" in low or "unexpected end" in low or "truncated" in low:
+        return "the PDF is truncated (its end is missing) and could not be repaired"
     if "eof marker" in low or "startxref" in low or "xref" in low or "trailer" in low:
         return f"the PDF is damaged or truncated and could not be repaired ({_short(message)})"
     if "header" in low:
@@ -176,25 +183,61 @@ def _short(text: str, limit: int = 160) -> str:
 
 
 # --- the worker process ---------------------------------------------------------------
+# Workers are plain child processes (`python -c ...`) speaking length-prefixed pickles over
+# their standard input and output, so they work the same whatever the parent's main module
+# is and however the parent was started.
+
+_HEADER = struct.Struct("!Q")
+_WORKER_CODE = "from publications.extract import serve_worker; serve_worker()"
 
 
-def _worker_main(conn: Connection, memory_mb: int) -> None:
-    try:
-        import resource
+def _send(stream: BinaryIO, obj: object) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
 
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ImportError, ValueError, OSError):
-        pass
+
+def _read_exact(stream: BinaryIO, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = stream.read(n)
+        if not chunk:
+            raise EOFError("the worker closed its pipe")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _recv(stream: BinaryIO) -> object:
+    (size,) = _HEADER.unpack(_read_exact(stream, _HEADER.size))
+    return pickle.loads(_read_exact(stream, size))
+
+
+def serve_worker() -> None:
+    """The worker's main loop: read (path, max_pages), answer ("ok", Extraction) or
+    ("error", reason), until the parent closes the pipe."""
+    memory_mb = int(os.environ.get("PORTAL_WORKER_MEMORY_MB", "0") or 0)
+    if memory_mb:
+        try:
+            import resource
+
+            limit = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        except (ImportError, ValueError, OSError):
+            pass
+    # Keep the real stdout for answers; anything a library prints goes to stderr (discarded).
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    requests = sys.stdin.buffer
     quiet_pypdf()
     while True:
         try:
-            task = conn.recv()
+            task = _recv(requests)
         except (EOFError, OSError, KeyboardInterrupt):
             return
         if task is None:
             return
-        path, max_pages = task
+        path, max_pages = task  # type: ignore[misc]
         try:
             result: tuple[str, object] = ("ok", extract_pdf(Path(path), max_pages))
         except IngestError as exc:
@@ -206,33 +249,54 @@ def _worker_main(conn: Connection, memory_mb: int) -> None:
         except Exception as exc:  # anything else pypdf throws on a hostile file
             result = ("error", explain(exc))
         try:
-            conn.send(result)
-        except (OSError, ValueError):
-            return
+            _send(answers, result)
         except MemoryError:
-            conn.send(("error", "reading the PDF needed more memory than the limit allows"))
+            _send(answers, ("error", "reading the PDF needed more memory than the limit allows"))
+        except OSError:
+            return
 
 
 class _Worker:
-    def __init__(self, ctx: mp.context.BaseContext, memory_mb: int) -> None:
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, memory_mb), daemon=True)
-        self.process.start()
-        child.close()
+    def __init__(self, memory_mb: int) -> None:
+        env = dict(os.environ, PORTAL_WORKER_MEMORY_MB=str(memory_mb))
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _WORKER_CODE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            close_fds=True,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.stdin: BinaryIO = self.process.stdin
+        self.stdout: BinaryIO = self.process.stdout
+
+    def ask(self, task: object, timeout: float) -> object:
+        """Send a task and wait for the answer; TimeoutError when none comes in time."""
+        _send(self.stdin, task)
+        ready, _, _ = select.select([self.stdout], [], [], timeout)
+        if not ready:
+            raise TimeoutError
+        return _recv(self.stdout)
 
     def stop(self, kill: bool = False) -> None:
         if kill:
             self.process.kill()
         else:
             try:
-                self.conn.send(None)
+                _send(self.stdin, None)
             except (OSError, ValueError):
                 pass
-        self.process.join(5)
-        if self.process.is_alive():
+        for stream in (self.stdin, self.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join(5)
-        self.conn.close()
+            self.process.wait(5)
 
 
 class ExtractionPool:
@@ -241,54 +305,45 @@ class ExtractionPool:
     def __init__(self, jobs: int = 1, limits: ExtractLimits | None = None) -> None:
         self.limits = limits or ExtractLimits()
         self.jobs = max(1, jobs)
-        self._ctx = mp.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._all: list[_Worker] = []
         for _ in range(self.jobs):
             self._add_worker()
 
-    def _add_worker(self) -> _Worker:
-        worker = _Worker(self._ctx, self.limits.memory_mb)
+    def _add_worker(self) -> None:
+        worker = _Worker(self.limits.memory_mb)
         with self._lock:
             self._all.append(worker)
         self._idle.put(worker)
-        return worker
 
-    def _retire(self, worker: _Worker) -> None:
+    def _replace(self, worker: _Worker) -> None:
         with self._lock:
             if worker in self._all:
                 self._all.remove(worker)
         worker.stop(kill=True)
+        self._add_worker()
 
     def extract(self, path: Path) -> Extraction:
         """Extract one PDF in a worker; raises IngestError with a readable reason."""
         worker = self._idle.get()
         try:
-            worker.conn.send((str(path), self.limits.max_pages))
-            if not worker.conn.poll(self.limits.timeout):
-                self._retire(worker)
-                self._add_worker()
-                worker = None
-                raise IngestError(
-                    f"reading the PDF took longer than {self.limits.timeout:g} seconds "
-                    "and was stopped (the file may be damaged or built to loop)"
-                )
-            status, payload = worker.conn.recv()
-        except (EOFError, OSError, ConnectionError) as exc:
-            if worker is not None:
-                self._retire(worker)
-                self._add_worker()
-                worker = None
+            status, payload = worker.ask((str(path), self.limits.max_pages), self.limits.timeout)  # type: ignore[misc]
+        except TimeoutError:
+            self._replace(worker)
+            raise IngestError(
+                f"reading the PDF took longer than {self.limits.timeout:g} seconds "
+                "and was stopped (the file may be damaged or built to loop)"
+            ) from None
+        except (EOFError, OSError, pickle.UnpicklingError):
+            self._replace(worker)
             raise IngestError(
                 "the PDF reader stopped while reading this file (it may have needed more "
                 "memory than the limit allows)"
-            ) from exc
-        finally:
-            if worker is not None:
-                self._idle.put(worker)
+            ) from None
+        self._idle.put(worker)
         if status == "ok":
-            return payload  # type: ignore[return-value]
+            return payload  # type: ignore[no-any-return]
         raise IngestError(str(payload))
 
     def close(self) -> None:

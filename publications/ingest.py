@@ -7,19 +7,20 @@ worker processes while one thread does the storing. A failure in one file never 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from publications.catalogue import Catalogue, DuplicateFile, FileInput, Stored
+from publications.catalogue import NEEDS_TITLE, Catalogue, DuplicateFile, FileInput, Stored
 from publications.errors import IngestError, InvalidRecord
 from publications.extract import ExtractionPool, ExtractLimits
 from publications.fields import build_record
 from publications.filestore import sha256_of
 from publications.propose import propose_metadata
-from publications.records import FLAG_NO_TEXT_LAYER, Extraction
+from publications.records import Extraction
 from publications.sniff import sniff_pdf
 
 
@@ -116,13 +117,10 @@ def record_from(
         if name not in ("file", "status"):
             provenance[name] = supplied_by
     if not values.get("title"):
-        # Nothing usable anywhere: keep the file, say so, and let staff supply a title.
-        values["title"] = (
-            "Untitled scanned document"
-            if FLAG_NO_TEXT_LAYER in extraction.flags
-            else "Untitled document"
-        )
-        provenance["title"] = "needs-title"
+        # Nothing usable anywhere: keep the file as a draft and let staff supply a title.
+        # A made-up title ("Untitled document") would be worse than none.
+        values["title"] = ""
+        provenance["title"] = NEEDS_TITLE
     return build_record(values), provenance
 
 
@@ -149,6 +147,7 @@ class Ingester:
         self.publish = publish
         self.actor = actor
         self._pool: ExtractionPool | None = None
+        self._pool_lock = threading.Lock()
 
     def __enter__(self) -> Ingester:
         return self
@@ -163,9 +162,10 @@ class Ingester:
 
     @property
     def pool(self) -> ExtractionPool:
-        if self._pool is None:
-            self._pool = ExtractionPool(self.jobs, self.limits)
-        return self._pool
+        with self._pool_lock:  # threads ask for it at once; start the workers only once
+            if self._pool is None:
+                self._pool = ExtractionPool(self.jobs, self.limits)
+            return self._pool
 
     def run(
         self, jobs: Iterable[Job], on_outcome: Callable[[Outcome], None] | None = None
@@ -238,6 +238,8 @@ class Ingester:
         sha, size, extraction = payload
         assert job.path is not None
         record, provenance = record_from(extraction, job.supplied, job.path.name)
+        if not record.title and status == "published":
+            status = "draft"  # cannot be published without a title; it waits for staff
         # The file goes into the store first; the catalogue row that points at it commits
         # only after it is in place.
         self.catalogue.files.put_copy(job.path, sha)

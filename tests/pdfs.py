@@ -17,7 +17,7 @@ def _pdf(objects: list[bytes], root: int = 1, info: int | None = None) -> bytes:
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     for off in offsets:
         out += f"{off:010d} 00000 n \n".encode()
-    trailer = f"<< /Size {len(objects) + 1} /Root {root} 0 R"
+    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root {root} 0 R"
     if info:
         trailer += f" /Info {info} 0 R"
     out += (trailer + " >>\n").encode()
@@ -85,16 +85,18 @@ def looping_pdf() -> bytes:
     )
 
 
-def bomb_pdf(megabytes: int = 400) -> bytes:
-    """A one-page PDF whose content stream inflates to `megabytes` MB of zeros."""
+def bomb_pdf(megabytes: int = 300) -> bytes:
+    """A one-page PDF whose content stream inflates to about `megabytes` MB of text operators."""
     compressor = zlib.compressobj(9)
-    chunk = b" " * (1024 * 1024)
+    chunk = b"BT /F1 12 Tf 72 700 Td (bomb) Tj ET\n" * 29127  # about 1 MB
     data = b"".join(compressor.compress(chunk) for _ in range(megabytes)) + compressor.flush()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     return _pdf(objects)
 
