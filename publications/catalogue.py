@@ -323,6 +323,11 @@ class Catalogue:
         ):
             setattr(pub, name, getattr(record, name))
         pub.keywords = list(record.keywords)
+        if pub.id is not None:
+            # Remove the old rows first: the new ones reuse their (publication, position).
+            pub.authors.clear()
+            pub.organisations.clear()
+            session.flush()
         pub.authors = [
             Authorship(
                 person=self._person(session, a.name), position=i, affiliation=a.affiliation

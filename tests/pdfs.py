@@ -59,7 +59,7 @@ def text_pdf(pages: list[list[tuple[float, str]]], title: str | None = None) -> 
 
 
 def report_pdf(title: str, body: str = "", pages: int = 2) -> bytes:
-    page_one = [(24, title), (12, "by Alex Example"), (11, "March 2021"), (11, body or "Introduction")]
+    page_one = [(24, title), (12, "by Priya Shah and Tom Reed"), (11, "March 2021"), (11, body or "Introduction")]
     rest = [[(11, f"{body} page {n} text about public services and libraries")] for n in range(2, pages + 1)]
     return text_pdf([page_one, *rest])
 
