@@ -1,0 +1,20 @@
+"""The search engine: documents in, results out (Whoosh behind a small, swappable interface)."""
+
+from .documents import Hit, PageHit, PublicationDoc, SearchRequest, SearchResult
+from .engine import SearchIndex
+from .errors import IndexBusy, IndexUnavailable
+from .ranking import Ranking
+from .schema import SCHEMA_VERSION
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Hit",
+    "IndexBusy",
+    "IndexUnavailable",
+    "PageHit",
+    "PublicationDoc",
+    "Ranking",
+    "SearchIndex",
+    "SearchRequest",
+    "SearchResult",
+]

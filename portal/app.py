@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from flask import Flask, render_template
 
+from index import SearchIndex
 from publications.catalogue import Catalogue
+from publications.indexer import Indexer
 from publications.settings import Settings
 
 
@@ -16,10 +19,17 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, PORTAL_SETTINGS=settings, **overrides)
     app.extensions["catalogue"] = Catalogue(settings)
+    app.extensions["index"] = SearchIndex(settings.index_dir)
 
-    from portal import views
+    from portal import search_views, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(search_views.bp)
+
+    @app.errorhandler(400)
+    def bad_request(_error: Exception):  # type: ignore[no-untyped-def]
+        return render_template("error.html", code=400, title="Bad request",
+                               message="Something in the address is not valid."), 400
 
     @app.errorhandler(404)
     def not_found(_error: Exception):  # type: ignore[no-untyped-def]
@@ -44,3 +54,24 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 def catalogue_of(app: Flask) -> Catalogue:
     return app.extensions["catalogue"]
+
+
+def start_indexer(app: Flask, interval: float = 1.0) -> threading.Thread:
+    """Run the journal-draining indexer in a background thread of a serving process.
+
+    Published uploads become searchable within `interval` seconds plus the indexing time.
+    """
+    indexer = Indexer(app.extensions["catalogue"], app.extensions["index"])
+    stop = threading.Event()
+    app.extensions["indexer_stop"] = stop
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                indexer.apply_pending()
+            except Exception:  # logged; the next round tries again
+                app.logger.exception("indexer round failed")
+
+    thread = threading.Thread(target=loop, name="portal-indexer", daemon=True)
+    thread.start()
+    return thread

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import click
 
+from index import IndexUnavailable, SearchIndex
 from publications.catalogue import Catalogue, describe
+from publications.indexer import Indexer, index_problems
 from publications.errors import PortalError
 from publications.ingest import Ingester, Job, Outcome, find_files
 from publications.manifest import read_manifest
@@ -18,11 +20,12 @@ from publications.settings import Settings
 
 
 class Context:
-    """Lazily opened catalogue for one command run."""
+    """Lazily opened catalogue and index for one command run."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._catalogue: Catalogue | None = None
+        self._index: SearchIndex | None = None
 
     @property
     def catalogue(self) -> Catalogue:
@@ -30,7 +33,27 @@ class Context:
             self._catalogue = Catalogue(self.settings)
         return self._catalogue
 
+    @property
+    def index(self) -> SearchIndex:
+        if self._index is None:
+            self._index = SearchIndex(self.settings.index_dir)
+        return self._index
+
+    @property
+    def indexer(self) -> Indexer:
+        return Indexer(self.catalogue, self.index)
+
+    def sync_index(self) -> None:
+        """Apply the journal so what a command changed is searchable when it returns."""
+        try:
+            self.indexer.apply_pending()
+        except IndexUnavailable as exc:
+            click.echo(f"warning: the search index was not updated ({exc}); "
+                       "`portal reindex` will catch up", err=True)
+
     def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
         if self._catalogue is not None:
             self._catalogue.close()
 
@@ -54,11 +77,39 @@ def cli(ctx: click.Context) -> None:
 
 
 def main() -> None:
+    """Entry point of the `portal` console script.
+
+    Errors people can cause are reported by the commands themselves. Anything else is a bug:
+    the person gets one line and the traceback goes to a log file, not to their terminal.
+    """
     try:
         cli(standalone_mode=True)
     except PortalError as exc:  # pragma: no cover - commands catch their own
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    except Exception as exc:
+        log = _log_crash(exc)
+        click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+        if log:
+            click.echo(f"details were written to {log}", err=True)
+        sys.exit(3)
+
+
+def _log_crash(exc: BaseException) -> Path | None:
+    import datetime
+    import traceback
+
+    try:
+        home = Settings.from_env().home
+        logs = home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        path = logs / "portal-errors.log"
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"--- {datetime.datetime.now().isoformat()} {' '.join(sys.argv)}\n")
+            f.write("".join(traceback.format_exception(exc)))
+        return path
+    except Exception:
+        return None
 
 
 # --- reporting ------------------------------------------------------------------------
@@ -140,6 +191,7 @@ def ingest(ctx: Context, paths: tuple[str, ...], publish: bool, jobs: int, as_js
         reporter(o)
     with Ingester(ctx.catalogue, jobs=jobs, publish=publish) as ingester:
         ingester.run(jobs_list, reporter)
+    ctx.sync_index()
     sys.exit(reporter.finish())
 
 
@@ -165,6 +217,7 @@ def import_(ctx: Context, manifest: str, publish: bool, jobs: int, as_json: bool
             jobs_list.append(Job(line.label, line.file, line.record))
     with Ingester(ctx.catalogue, jobs=jobs, publish=publish, actor="portal import") as ingester:
         ingester.run(jobs_list, reporter)
+    ctx.sync_index()
     sys.exit(reporter.finish())
 
 
@@ -212,6 +265,7 @@ def _set_status(ctx: Context, ref: str, status: str, reason: str = "") -> None:
         stored = ctx.catalogue.set_status(ref, status, reason=reason, actor="portal command")
     except PortalError as exc:
         _fail(str(exc))
+    ctx.sync_index()
     click.echo(f"{stored.slug}: {stored.status}")
 
 
@@ -247,7 +301,11 @@ def check(ctx: Context, verify_hashes: bool) -> None:
     """Compare catalogue, file store and index; exit 0 only when they agree."""
     from publications.check import check_consistency
 
-    problems = check_consistency(ctx.catalogue, verify_hashes=verify_hashes)
+    problems = check_consistency(
+        ctx.catalogue,
+        verify_hashes=verify_hashes,
+        index_check=lambda cat: index_problems(cat, ctx.index),
+    )
     for p in problems:
         click.echo(str(p))
     if problems:
@@ -255,7 +313,7 @@ def check(ctx: Context, verify_hashes: bool) -> None:
         sys.exit(1)
     with ctx.catalogue.reading() as session:
         n = ctx.catalogue.count(session, status=None)
-    click.echo(f"ok: catalogue and file store agree ({n} publications)")
+    click.echo(f"ok: catalogue, file store and index agree ({n} publications)")
 
 
 @cli.command()
@@ -267,9 +325,10 @@ def serve(ctx: Context, host: str, port: int, threads: int) -> None:
     """Serve the portal with a production WSGI server (waitress)."""
     from waitress import serve as waitress_serve
 
-    from portal.app import create_app
+    from portal.app import create_app, start_indexer
 
     app = create_app(ctx.settings)
+    start_indexer(app)
     click.echo(f"Serving the portal at http://{host}:{port}/ (Ctrl+C stops)", err=True)
     waitress_serve(app, host=host, port=port, threads=threads, ident="portal")
 
@@ -277,3 +336,133 @@ def serve(ctx: Context, host: str, port: int, threads: int) -> None:
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
+
+
+# --- search ---------------------------------------------------------------------------
+
+SORT_CHOICES = ("relevance", "newest", "oldest", "title")
+
+
+def _parse_filters(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    from index.documents import FILTER_FIELDS
+
+    out = []
+    for item in values:
+        field, sep, value = item.partition("=")
+        field = field.strip().lower()
+        if not sep or not value.strip():
+            raise click.BadParameter(f"{item!r} is not FIELD=VALUE", param_hint="--filter")
+        if field not in FILTER_FIELDS:
+            raise click.BadParameter(
+                f"unknown field {field!r}; use one of {', '.join(FILTER_FIELDS)}",
+                param_hint="--filter",
+            )
+        out.append((field, value.strip()))
+    return tuple(out)
+
+
+def result_json(result) -> dict:  # type: ignore[no-untyped-def]
+    """The public JSON shape of one answer of `portal search --json`."""
+    return {
+        "query": result.query,
+        "total": result.total,
+        "hits": [
+            {
+                "id": h.id,
+                "slug": h.slug,
+                "title": h.title,
+                "score": round(float(h.score), 4),
+                "year": h.year,
+                "type": h.type,
+                "snippet": h.snippet,
+                "pages": [{"page": p.page, "snippet": p.snippet} for p in h.pages],
+            }
+            for h in result.hits
+        ],
+        "facets": {k: [[v, n] for v, n in pairs] for k, pairs in result.facets.items()},
+        "suggestion": result.suggestion,
+    }
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--page", "page", default=1, show_default=True, type=click.IntRange(1, None))
+@click.option("--sort", default="relevance", show_default=True, type=click.Choice(SORT_CHOICES))
+@click.option("--filter", "filters", multiple=True, metavar="FIELD=VALUE",
+              help="Keep only hits with this facet value (repeatable).")
+@pass_context
+def search(ctx: Context, query: str, as_json: bool, limit: int, page: int, sort: str,
+           filters: tuple[str, ...]) -> None:
+    """Search published publications. QUERY '-' reads one query per line from stdin."""
+    from index import SearchRequest
+
+    wanted = _parse_filters(filters)
+    queries = (line.rstrip("\n") for line in sys.stdin) if query == "-" else iter([query])
+    cat = ctx.catalogue
+    try:
+        index = ctx.index
+        for q in queries:
+            request = SearchRequest(query=q, page=page, limit=limit, sort=sort, filters=wanted)
+            with cat.reading() as session:
+                result = index.search(
+                    request, page_text=lambda pid, n: cat.page_text(session, pid, n)
+                )
+            if as_json:
+                click.echo(json.dumps(result_json(result), ensure_ascii=False))
+            else:
+                _print_result(result)
+            sys.stdout.flush()
+    except IndexUnavailable as exc:
+        _fail(f"the search index is unavailable ({exc}); try again, or run `portal reindex`")
+
+
+def _print_result(result) -> None:  # type: ignore[no-untyped-def]
+    import html
+    import re
+
+    def plain(snippet: str) -> str:
+        return html.unescape(re.sub(r"</?mark>", "*", snippet))
+
+    click.echo(f"{result.total} result{'s' if result.total != 1 else ''} for {result.query!r}")
+    if result.suggestion:
+        click.echo(f"Did you mean: {result.suggestion}?")
+    first = (result.page - 1) * result.limit
+    for n, hit in enumerate(result.hits, start=first + 1):
+        meta = ", ".join(str(x) for x in (hit.type, hit.year) if x)
+        click.echo(f"{n:>3}. {hit.title} ({meta}) [{hit.slug}]")
+        for p in hit.pages:
+            click.echo(f"       p. {p.page}: {plain(p.snippet)[:150]}")
+
+
+@cli.command()
+@click.option("--if-needed", is_flag=True,
+              help="Only rebuild when the index's schema version differs from the code's.")
+@pass_context
+def reindex(ctx: Context, if_needed: bool) -> None:
+    """Rebuild the search index beside the live one from stored text, then swap it in."""
+    if if_needed and not ctx.index.needs_rebuild():
+        ctx.sync_index()
+        click.echo(f"index is current (schema version {ctx.index.schema_version})")
+        return
+    with ctx.catalogue.reading() as session:
+        total = ctx.catalogue.count(session, status=None)
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="publication", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(done: int) -> None:
+        if bar is not None:
+            bar.update(done - bar.n)
+
+    try:
+        n = ctx.indexer.rebuild(progress=progress)
+    except IndexUnavailable as exc:
+        _fail(f"the index could not be rebuilt: {exc}")
+    finally:
+        if bar is not None:
+            bar.close()
+    click.echo(f"rebuilt the index: {n} publications (schema version {ctx.index.schema_version})")

@@ -129,6 +129,13 @@ class Catalogue:
             raise NotFound(f"no publication has the id or slug {text[:100]!r}")
         return pub
 
+    def load_many(self, session: Session, ids: Sequence[int]) -> list[Publication]:
+        """Publications by id with their people, organisations, topics and files loaded."""
+        if not ids:
+            return []
+        q = select(Publication).where(Publication.id.in_(list(ids))).options(*_load_options())
+        return list(session.scalars(q.order_by(Publication.id)))
+
     def find_file(self, session: Session, sha256: str) -> Stored | None:
         """The publication that already has these bytes (current or earlier version)."""
         row = session.execute(

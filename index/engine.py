@@ -1,0 +1,632 @@
+"""SearchIndex: the Whoosh-backed search engine behind the index package's public interface."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as windex
+from whoosh import query as wq
+from whoosh import sorting
+from whoosh.reading import ReaderClosed
+
+from . import storage
+from .documents import (
+    MAX_LIMIT,
+    SORTS,
+    Hit,
+    PageHit,
+    PublicationDoc,
+    SearchRequest,
+    SearchResult,
+)
+from .errors import IndexUnavailable
+from .facets import FacetCache, count_facets
+from .feedback import doc_text, feedback_terms, key_terms, stems_of
+from .highlight import has_match, snippet
+from .query import parse, parse_year_value
+from .querybuild import ALL_FIELDS, Compiled, HighlightTerms, _Builder, compile_query, expansion_query
+from .ranking import PortalBM25, Ranking
+from .schema import KIND_META, KIND_PAGE, KIND_PUB, SCHEMA_VERSION, build_schema, to_index_documents
+from .suggest import correct
+
+PageText = Callable[[int, int], str]
+
+READ_ERRORS = storage.READ_ERRORS + (struct.error, zlib.error, ReaderClosed, KeyError)
+LAST_APPLIED_UID = "meta:last_applied"
+MAX_WINDOW = 100_000  # deepest result position served (page * limit)
+SUGGEST_BELOW = 5  # try a correction when fewer results than this
+SNIPPET_CHARS = 240
+
+
+class _Moved(Exception):
+    """The live generation changed while a writer waited for its lock."""
+
+
+@dataclass
+class _RawHit:
+    docnum: int
+    score: float
+    info: dict[str, Any]
+    pub_id: int
+    pages: list[tuple[int, float]] = field(default_factory=list)
+
+
+class SearchIndex:
+    """A search index of publications (and their pages) in one directory.
+
+    Layout: `<directory>/CURRENT` names the live generation `<directory>/gen-NNNNNN`, a Whoosh
+    index. `rebuild` writes a new generation and swaps the pointer atomically. One writer at a
+    time (Whoosh's file lock, retried with backoff); any number of readers, which notice new
+    commits and swaps on their next search.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        ranking: Ranking | None = None,
+        create: bool = True,
+        lock_timeout: float = 120.0,
+    ) -> None:
+        self.directory = Path(directory)
+        self.ranking = ranking or Ranking()
+        self.lock_timeout = lock_timeout
+        self._layout = storage.Layout(self.directory)
+        self._schema = build_schema()
+        self._weighting = PortalBM25(self.ranking)
+        self._lock = threading.RLock()
+        self._gen: str | None = None
+        self._ix: Any = None
+        self._searcher: Any = None
+        self._facets = FacetCache()
+        self._filter_cache: dict[tuple[Any, ...], frozenset[int]] = {}
+        if create:
+            try:
+                self._ensure_created()
+            except (OSError, IndexUnavailable):
+                pass  # read-only or not yet creatable: reads will raise IndexUnavailable
+
+    # ------------------------------------------------------------------ versions, meta
+    @property
+    def schema_version(self) -> int:
+        """The schema version this code writes."""
+        return SCHEMA_VERSION
+
+    def stored_schema_version(self) -> int | None:
+        """The schema version of the live index on disk, or None if there is none."""
+        name = self._layout.current_name()
+        if name is None:
+            return None
+        try:
+            meta = json.loads((self._layout.path(name) / storage.META_FILE).read_text("utf-8"))
+            return int(meta["schema_version"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def needs_rebuild(self) -> bool:
+        """True when there is no index or it was built with another schema version."""
+        return self.stored_schema_version() != SCHEMA_VERSION
+
+    def exists(self) -> bool:
+        """True when a live index exists."""
+        return self._layout.current_name() is not None
+
+    # ------------------------------------------------------------------ opening
+    def _ensure_created(self) -> None:
+        if self._layout.current_name() is not None:
+            return
+        with self._layout.lock("SETUP", self.lock_timeout):
+            if self._layout.current_name() is not None:
+                return
+            name = self._layout.next_name()
+            self._new_generation(name)
+            self._layout.swap(name)
+
+    def _new_generation(self, name: str) -> Any:
+        path = self._layout.path(name)
+        path.mkdir(parents=True, exist_ok=False)
+        ix = windex.create_in(str(path), self._schema)
+        meta = {"schema_version": SCHEMA_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        (path / storage.META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+        return ix
+
+    def _reset(self) -> None:
+        if self._searcher is not None:
+            try:
+                self._searcher.close()
+            except Exception:  # closing a broken searcher must not mask the real error
+                pass
+        self._searcher = None
+        self._ix = None
+        self._gen = None
+        self._filter_cache.clear()
+
+    def _current_searcher(self) -> Any:
+        name = self._layout.current_name()
+        if name is None:
+            raise IndexUnavailable("the search index has not been built yet")
+        if name != self._gen or self._searcher is None:
+            self._reset()
+            ix = storage.open_with_retry(self._layout.path(name), self._schema)
+            self._searcher = ix.searcher(weighting=self._weighting)
+            self._ix, self._gen = ix, name
+        elif not self._searcher.up_to_date():
+            try:
+                self._searcher = self._searcher.refresh()
+            except TypeError:
+                # Whoosh cannot refresh a searcher opened on an empty index (its reader has
+                # no segments to reuse): open a fresh one instead.
+                self._searcher.close()
+                self._searcher = self._ix.searcher(weighting=self._weighting)
+            self._filter_cache.clear()
+        return self._searcher
+
+    def _read(self, fn: Callable[[Any], Any]) -> Any:
+        """Run `fn(searcher)` under the lock; reopen and retry once on a read error."""
+        for attempt in (0, 1):
+            with self._lock:
+                try:
+                    return fn(self._current_searcher())
+                except IndexUnavailable:
+                    self._reset()
+                    if attempt:
+                        raise
+                except READ_ERRORS as exc:
+                    self._reset()
+                    if attempt:
+                        raise IndexUnavailable(f"the search index could not be read: {exc}") from exc
+            time.sleep(0.01)
+        raise IndexUnavailable("the search index could not be read")  # pragma: no cover
+
+    def close(self) -> None:
+        """Release open files."""
+        with self._lock:
+            self._reset()
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ writing
+    def _write(self, fn: Callable[[Any], None]) -> None:
+        """Apply `fn(writer)` to the live generation and commit (or cancel on error)."""
+        self._ensure_created()
+        while True:
+            name = self._layout.current_name()
+            if name is None:
+                raise IndexUnavailable("the search index disappeared")
+            ix = storage.open_with_retry(self._layout.path(name), self._schema)
+            try:
+                with storage.writer(ix, self.lock_timeout, limitmb=64) as w:
+                    # A rebuild swaps generations only while holding the old one's lock, so
+                    # once we hold it the generation we write is the live one.
+                    if self._layout.current_name() != name:
+                        raise _Moved
+                    fn(w)
+                return
+            except _Moved:
+                continue
+            finally:
+                ix.close()
+
+    @staticmethod
+    def _add_docs(w: Any, docs: Iterable[PublicationDoc]) -> int:
+        n = 0
+        for doc in docs:
+            w.delete_by_term("pid", str(int(doc.id)))
+            for fields in to_index_documents(doc):
+                w.add_document(**fields)
+            n += 1
+        return n
+
+    @staticmethod
+    def _set_meta(w: Any, value: int) -> None:
+        w.update_document(uid=LAST_APPLIED_UID, kind=KIND_META, meta_value=int(value))
+
+    def add_or_replace(self, docs: Iterable[PublicationDoc], last_applied: int | None = None) -> None:
+        """Index publications (and their pages), replacing earlier versions, in one commit.
+
+        `last_applied`, if given, is stored in the same commit (see `last_applied()`).
+        """
+        batch = list({int(d.id): d for d in docs}.values())
+        if not batch and last_applied is None:
+            return
+
+        def apply(w: Any) -> None:
+            self._add_docs(w, batch)
+            if last_applied is not None:
+                self._set_meta(w, last_applied)
+
+        self._write(apply)
+
+    def delete(self, ids: Iterable[int], last_applied: int | None = None) -> None:
+        """Remove publications (and their pages) from the index."""
+        pids = sorted({int(i) for i in ids})
+        if not pids and last_applied is None:
+            return
+
+        def apply(w: Any) -> None:
+            for pid in pids:
+                w.delete_by_term("pid", str(pid))
+            if last_applied is not None:
+                self._set_meta(w, last_applied)
+
+        self._write(apply)
+
+    def set_last_applied(self, n: int) -> None:
+        """Store the caller's journal position in the index."""
+        self._write(lambda w: self._set_meta(w, n))
+
+    def last_applied(self) -> int | None:
+        """The journal position stored with the live index (None if never set)."""
+        def get(s: Any) -> int | None:
+            d = s.document(uid=LAST_APPLIED_UID)
+            return int(d["meta_value"]) if d and d.get("meta_value") is not None else None
+
+        return self._read(get)
+
+    def rebuild(
+        self,
+        docs: Iterable[PublicationDoc],
+        total: int | None = None,
+        progress: Callable[[int], None] | None = None,
+        last_applied: int | None = None,
+        batch_size: int = 500,
+    ) -> None:
+        """Build a fresh index beside the live one and swap it in atomically.
+
+        Documents are committed in batches of `batch_size` (bounded memory); `progress` is
+        called with the running count of publications written. `total` is informational.
+        Readers keep using the old generation until the swap; the previous generation is
+        kept on disk until the next rebuild so open readers finish their work.
+        Pass `last_applied` (the journal position read before iterating `docs`) so the
+        incremental indexer replays whatever changed during the rebuild.
+        """
+        del total
+        with self._layout.lock("REBUILD", self.lock_timeout):
+            old = self._layout.current_name()
+            name = self._layout.next_name()
+            ix = self._new_generation(name)
+            try:
+                written = 0
+                pending: dict[int, PublicationDoc] = {}
+
+                def flush() -> None:
+                    nonlocal written
+                    if not pending:
+                        return
+                    with storage.writer(ix, self.lock_timeout, limitmb=64) as w:
+                        written += self._add_docs(w, pending.values())
+                    pending.clear()
+                    if progress:
+                        progress(written)
+
+                for doc in docs:
+                    pending[int(doc.id)] = doc
+                    if len(pending) >= batch_size:
+                        flush()
+                flush()
+                if last_applied is not None:
+                    with storage.writer(ix, self.lock_timeout) as w:
+                        self._set_meta(w, last_applied)
+                ix.close()
+                self._swap_in(old, name)
+            except BaseException:
+                ix.close()
+                if self._layout.current_name() != name:
+                    shutil.rmtree(self._layout.path(name), ignore_errors=True)
+                raise
+            self._layout.remove_old(keep={name} | ({old} if old else set()))
+
+    def _swap_in(self, old: str | None, name: str) -> None:
+        if old is None:
+            with self._layout.lock("SETUP", self.lock_timeout):
+                self._layout.swap(name)
+            return
+        old_ix = storage.open_with_retry(self._layout.path(old), self._schema)
+        try:
+            # Hold the old generation's writer lock while swapping: a concurrent incremental
+            # writer either finished before, or notices the move and writes to the new one.
+            w = None
+            deadline = time.monotonic() + self.lock_timeout
+            while w is None:
+                try:
+                    w = old_ix.writer(timeout=0.0)
+                except windex.LockError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            try:
+                self._layout.swap(name)
+            finally:
+                w.cancel()
+        finally:
+            old_ix.close()
+
+    # ------------------------------------------------------------------ inventory
+    def doc_ids(self) -> set[int]:
+        """Ids of every publication in the index (any status)."""
+        def get(s: Any) -> set[int]:
+            col = s.reader().column_reader("pub_id")
+            return {int(col[d]) for d in s.docs_for_query(wq.Term("kind", KIND_PUB))}
+
+        return self._read(get)
+
+    def doc_count(self) -> int:
+        """Number of publications in the index (any status)."""
+        return self._read(lambda s: sum(1 for _ in s.docs_for_query(wq.Term("kind", KIND_PUB))))
+
+    # ------------------------------------------------------------------ searching
+    def _allowed(self, s: Any, req: SearchRequest) -> frozenset[int] | None:
+        """Document numbers of publications the request may see (status and filters)."""
+        key = ("base", req.include_unpublished)
+        base = self._filter_cache.get(key)
+        if base is None:
+            q: wq.Query = wq.Term("kind", KIND_PUB)
+            if not req.include_unpublished:
+                q = wq.And([q, wq.Term("status", "published")])
+            base = frozenset(s.docs_for_query(q))
+            self._filter_cache[key] = base
+        extra = [fq for fq in (_filter_query(f, v) for f, v in req.filters) if fq is not None]
+        if not extra:
+            return base
+        docs = set(base)
+        for fq in extra:
+            docs.intersection_update(s.docs_for_query(fq))
+        return frozenset(docs)
+
+    def search(self, req: SearchRequest, page_text: PageText | None = None) -> SearchResult:
+        """Run a search; snippets for the returned hits come from `page_text` and abstracts."""
+        page = max(1, int(req.page or 1))
+        limit = max(1, min(int(req.limit or 10), MAX_LIMIT))
+        sort = req.sort if req.sort in SORTS else "relevance"
+        parsed = parse(req.query)
+        compiled = compile_query(parsed, self.ranking)
+        if req.within is not None:
+            return self._search_within(req, compiled, parsed.text, page, limit, page_text)
+
+        def run(s: Any) -> tuple[int, list[_RawHit], dict[str, list[tuple[str, int]]], str | None]:
+            allowed = self._allowed(s, req)
+            matched = self._matched(s, compiled, allowed)
+            total = len(matched)
+            facets = count_facets(self._facets.payloads(s), matched, req.facet_limit) if req.facets else {}
+            start = (page - 1) * limit
+            raw: list[_RawHit] = []
+            if start < total and page * limit <= MAX_WINDOW:
+                raw = self._ranked(s, compiled, matched, sort, page * limit)[start:]
+                self._attach_pages(s, compiled, raw, max(0, min(req.max_pages_per_hit, 50)))
+            suggestion = None
+            if total < SUGGEST_BELOW and not compiled.match_all:
+                suggestion = self._suggest(s, parsed.text, allowed, total)
+            return total, raw, facets, suggestion
+
+        total, raw, facets, suggestion = self._read(run)
+        terms = compiled.highlight if req.snippets else None
+        hits = [self._make_hit(r, terms, page_text if req.snippets else None) for r in raw]
+        return SearchResult(parsed.text, total, page, limit, hits, facets, suggestion)
+
+    def _matched(self, s: Any, compiled: Compiled, allowed: frozenset[int] | None) -> set[int]:
+        if compiled.match is None:
+            docs = set(allowed or ())
+        else:
+            docs = {d for d in s.docs_for_query(compiled.match) if allowed is None or d in allowed}
+        if compiled.exclude is not None and docs:
+            docs.difference_update(s.docs_for_query(compiled.exclude))
+        return docs
+
+    def _final_query(self, s: Any, compiled: Compiled, matched: set[int]) -> wq.Query:
+        q: wq.Query = compiled.match  # type: ignore[assignment]
+        if compiled.boosts:
+            q = wq.AndMaybe(q, wq.Or(compiled.boosts))
+        r = self.ranking
+        if compiled.natural and len(compiled.tokens) >= r.prf_min_terms and r.prf_docs > 0 and r.prf_weight > 0:
+            first = s.search(q, filter=matched, limit=r.prf_docs)
+            fb = []
+            for hit in first:
+                info = hit.fields().get("info") or {}
+                if info.get("english", True):
+                    fb.append((hit.score or 0.0, stems_of(doc_text(info))))
+            exclude = {t.stem for t in compiled.tokens}
+            terms = feedback_terms(fb, lambda t: s.idf("abstract", t), exclude, r.prf_terms)
+            exp = expansion_query([(t, w * r.prf_weight) for t, w in terms], r)
+            if exp is not None:
+                q = wq.AndMaybe(q, exp)
+        return q
+
+    def _ranked(self, s: Any, compiled: Compiled, matched: set[int], sort: str, n: int) -> list[_RawHit]:
+        if not matched:
+            return []
+        if compiled.match is None:
+            q: wq.Query = wq.Every()
+            if sort == "relevance":
+                sort = "newest"
+        elif sort == "relevance":
+            q = self._final_query(s, compiled, matched)
+        else:
+            q = compiled.match
+        kwargs: dict[str, Any] = {"filter": matched, "limit": n}
+        if sort != "relevance":
+            kwargs["sortedby"] = _sort_facet(sort)
+        results = s.search(q, **kwargs)
+        out = []
+        for hit in results:
+            f = hit.fields()
+            score = float(hit.score) if isinstance(hit.score, (int, float)) else 0.0
+            out.append(_RawHit(hit.docnum, score, f.get("info") or {}, int(f["pub_id"])))
+        return out
+
+    def _attach_pages(self, s: Any, compiled: Compiled, raw: list[_RawHit], per_hit: int) -> None:
+        if not raw or per_hit <= 0 or compiled.page_query is None:
+            return
+        pids = [str(r.pub_id) for r in raw]
+        fq = wq.And([wq.Term("kind", KIND_PAGE), wq.Or([wq.Term("pid", p) for p in pids])])
+        allowed = set(s.docs_for_query(fq))
+        if not allowed:
+            return
+        results = s.search(
+            compiled.page_query,
+            filter=allowed,
+            limit=len(pids) * per_hit,
+            collapse=sorting.FieldFacet("pub_id"),
+            collapse_limit=per_hit,
+        )
+        by_pub: dict[int, list[tuple[int, float]]] = {}
+        for hit in results:
+            f = hit.fields()
+            by_pub.setdefault(int(f["pub_id"]), []).append((int(f["page_no"]), float(hit.score or 0.0)))
+        for r in raw:
+            r.pages = by_pub.get(r.pub_id, [])[:per_hit]
+
+    def _suggest(self, s: Any, text: str, allowed: frozenset[int] | None, total: int) -> str | None:
+        corrected = correct(s, text)
+        if not corrected or corrected.strip().lower() == text.strip().lower():
+            return None
+        alt = compile_query(parse(corrected), self.ranking)
+        if alt.match is None:
+            return None
+        n = len(self._matched(s, alt, allowed))
+        return corrected if n > total else None
+
+    def _make_hit(self, r: _RawHit, terms: HighlightTerms | None, page_text: PageText | None) -> Hit:
+        info = r.info
+        english = bool(info.get("english", True))
+        pages: list[PageHit] = []
+        if terms is None:  # snippets not wanted
+            return Hit(id=r.pub_id, slug=info.get("slug", ""), title=info.get("title", ""),
+                       score=round(r.score, 6), year=info.get("year"), type=info.get("type", ""),
+                       pages=[PageHit(n, "", sc) for n, sc in r.pages], date=info.get("date", ""),
+                       status=info.get("status", "published"), language=info.get("language", "en"))
+        for number, score in r.pages:
+            text = ""
+            if page_text is not None:
+                try:
+                    text = page_text(r.pub_id, number) or ""
+                except LookupError:
+                    text = ""
+            pages.append(PageHit(number, snippet(text, terms, SNIPPET_CHARS, english), score))
+        abstract = info.get("abstract") or ""
+        if abstract and has_match(abstract, terms, english):
+            snip = snippet(abstract, terms, SNIPPET_CHARS, english)
+        elif pages and pages[0].snippet:
+            snip = pages[0].snippet
+        else:
+            snip = snippet(abstract or info.get("subtitle") or "", terms, SNIPPET_CHARS, english)
+        return Hit(
+            id=r.pub_id,
+            slug=info.get("slug", ""),
+            title=info.get("title", ""),
+            score=round(r.score, 6),
+            year=info.get("year"),
+            type=info.get("type", ""),
+            snippet=snip,
+            pages=pages,
+            date=info.get("date", ""),
+            status=info.get("status", "published"),
+            language=info.get("language", "en"),
+        )
+
+    def _search_within(
+        self, req: SearchRequest, compiled: Compiled, text: str, page: int, limit: int, page_text: PageText | None
+    ) -> SearchResult:
+        pub_id = int(req.within)  # type: ignore[arg-type]
+
+        def run(s: Any) -> tuple[int, _RawHit | None]:
+            docnum = s.document_number(uid=f"pub:{pub_id}")
+            if docnum is None or compiled.page_query is None:
+                return 0, None
+            info = s.stored_fields(docnum).get("info") or {}
+            if not req.include_unpublished and info.get("status") != "published":
+                return 0, None
+            allowed = set(s.docs_for_query(wq.And([wq.Term("kind", KIND_PAGE), wq.Term("pid", str(pub_id))])))
+            if not allowed:
+                return 0, None
+            if compiled.exclude is not None:
+                allowed.difference_update(s.docs_for_query(compiled.exclude))
+            results = s.search(compiled.page_query, filter=allowed, limit=min(page * limit, MAX_WINDOW))
+            total = len(results)
+            start = (page - 1) * limit
+            pages = [(int(h["page_no"]), float(h.score or 0.0)) for h in results[start:]]
+            if not pages and total == 0:
+                return 0, None
+            return total, _RawHit(docnum, pages[0][1] if pages else 0.0, info, pub_id, pages)
+
+        total, raw = self._read(run)
+        hits = [self._make_hit(raw, compiled.highlight, page_text)] if raw is not None else []
+        return SearchResult(text, total, page, limit, hits, {}, None)
+
+    # ------------------------------------------------------------------ more like this
+    def more_like_this(self, pub_id: int, limit: int = 5, include_unpublished: bool = False) -> list[Hit]:
+        """Publications similar to `pub_id` by their characteristic words and shared topics."""
+        limit = max(1, min(int(limit), MAX_LIMIT))
+        req = SearchRequest("", include_unpublished=include_unpublished)
+
+        def run(s: Any) -> list[_RawHit]:
+            docnum = s.document_number(uid=f"pub:{int(pub_id)}")
+            if docnum is None:
+                return []
+            info = s.stored_fields(docnum).get("info") or {}
+            english = bool(info.get("english", True))
+            text = "\n".join([info.get("title", "")] * 2 + [doc_text(info)])
+            words = stems_of(text, english)
+            idf_field = "abstract" if english else "abstract_u"
+            terms = key_terms(words, lambda t: s.idf(idf_field, t), 25)
+            b = _Builder(self.ranking, True)
+            subs: list[wq.Query] = []
+            for t, w in terms:
+                tok_fields = ALL_FIELDS if english else ((), ALL_FIELDS[1])
+                from .analysis import QueryToken
+
+                q = b.term(QueryToken(t, t, t, False), tok_fields, boost=w)
+                if q is not None:
+                    subs.append(q)
+            for topic in info.get("topics") or []:
+                subs.append(wq.Term("f_topic", topic, boost=1.0))
+            if not subs:
+                return []
+            allowed = set(self._allowed(s, req) or ())
+            allowed.discard(docnum)
+            results = s.search(wq.Or(subs), filter=allowed, limit=limit)
+            return [
+                _RawHit(h.docnum, float(h.score or 0.0), h.fields().get("info") or {}, int(h["pub_id"]))
+                for h in results
+            ]
+
+        raw = self._read(run)
+        return [self._make_hit(r, HighlightTerms(), None) for r in raw]
+
+
+def _filter_query(fieldname: str, value: str) -> wq.Query | None:
+    """A filter (facet value) as a query; unknown filter names are ignored."""
+    value = str(value).strip()
+    if fieldname == "type":
+        return wq.Or([wq.Term("f_type", value), wq.Term("type", value.lower())])
+    if fieldname == "year":
+        yr = parse_year_value(value)
+        if yr is None:
+            return wq.NullQuery
+        return wq.NumericRange("year", yr.start, yr.end)
+    if fieldname == "language":
+        return wq.Term("language", value.lower())
+    target = {"topic": "f_topic", "organisation": "f_org", "author": "f_author", "series": "f_series"}.get(fieldname)
+    if target is None:
+        return None
+    return wq.Term(target, " ".join(value.split()))
+
+
+def _sort_facet(sort: str) -> Any:
+    if sort == "newest":
+        return sorting.MultiFacet([sorting.FieldFacet("date_key", reverse=True), sorting.FieldFacet("title_key")])
+    if sort == "oldest":
+        dated = sorting.TranslateFacet(lambda k: k if k else 99_999_999, sorting.FieldFacet("date_key"))
+        return sorting.MultiFacet([dated, sorting.FieldFacet("title_key")])
+    return sorting.MultiFacet([sorting.FieldFacet("title_key"), sorting.FieldFacet("date_key", reverse=True)])

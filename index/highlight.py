@@ -1,0 +1,102 @@
+"""Snippets: pick the densest window of matched words and mark them, HTML-escaped."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from .analysis import iter_spans, stem
+from .querybuild import HighlightTerms
+
+_WS = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_SCAN_CHARS = 200_000
+
+
+def _is_match(folded: str, terms: HighlightTerms, english: bool) -> str | None:
+    """Return a key for the matched query term, or None."""
+    if english:
+        s = stem(folded)
+        if s in terms.stems:
+            return s
+    if folded in terms.folded:
+        return folded
+    for p in terms.prefixes:
+        if folded.startswith(p):
+            return p
+    return None
+
+
+def _escape(text: str) -> str:
+    return html.escape(_WS.sub(" ", _CONTROL.sub(" ", text)), quote=False)
+
+
+def snippet(text: str, terms: HighlightTerms, max_chars: int = 240, english: bool = True,
+            fallback: bool = True) -> str:
+    """HTML snippet of `text` around the best cluster of matched terms, with <mark> tags.
+
+    Without any match, returns the start of the text (if `fallback`) or "".
+    """
+    if not text:
+        return ""
+    text = text[:MAX_SCAN_CHARS]
+    matches: list[tuple[int, int, str]] = []
+    if terms:
+        for start, end, folded in iter_spans(text):
+            key = _is_match(folded, terms, english)
+            if key is not None:
+                matches.append((start, end, key))
+    if not matches:
+        if not fallback:
+            return ""
+        return _trim(text, 0, min(len(text), max_chars), max_chars, [])
+
+    # Best window: most distinct terms, then most matches, then earliest.
+    best = (0, 0, 0)  # (distinct, count, -i)
+    best_i, best_j = 0, 0
+    j = 0
+    for i in range(len(matches)):
+        j = max(j, i)
+        while j + 1 < len(matches) and matches[j + 1][1] - matches[i][0] <= max_chars:
+            j += 1
+        window = matches[i : j + 1]
+        score = (len({m[2] for m in window}), len(window), -i)
+        if score > best:
+            best, best_i, best_j = score, i, j
+    chosen = matches[best_i : best_j + 1]
+    span_start, span_end = chosen[0][0], chosen[-1][1]
+    slack = max(0, max_chars - (span_end - span_start))
+    start = max(0, span_start - slack // 3)
+    end = min(len(text), max(span_end, start + max_chars))
+    if end - start > max_chars and end > span_end:
+        end = max(span_end, start + max_chars)
+    return _trim(text, start, end, max_chars, [m for m in matches if m[0] >= start and m[1] <= end])
+
+
+def _trim(text: str, start: int, end: int, max_chars: int, marks: list[tuple[int, int, str]]) -> str:
+    # snap to word boundaries
+    if start > 0:
+        sp = text.find(" ", start, min(end, start + 30))
+        if sp != -1 and (not marks or sp < marks[0][0]):
+            start = sp + 1
+    if end < len(text):
+        sp = text.rfind(" ", max(start, end - 30), end)
+        if sp != -1 and (not marks or sp >= marks[-1][1]):
+            end = sp
+    out: list[str] = ["\u2026 " if start > 0 else ""]
+    pos = start
+    for m_start, m_end, _ in marks:
+        out.append(_escape(text[pos:m_start]))
+        out.append("<mark>" + _escape(text[m_start:m_end]) + "</mark>")
+        pos = m_end
+    out.append(_escape(text[pos:end]))
+    if end < len(text):
+        out.append(" \u2026")
+    return "".join(out).strip()
+
+
+def has_match(text: str, terms: HighlightTerms, english: bool = True) -> bool:
+    """True if any word of `text` matches the query terms."""
+    if not terms or not text:
+        return False
+    return any(_is_match(f, terms, english) is not None for _, _, f in iter_spans(text[:MAX_SCAN_CHARS]))

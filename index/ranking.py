@@ -1,0 +1,101 @@
+"""Relevance settings and the BM25 weighting model (per-kind statistics, field weights)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import log
+
+from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer
+
+from .schema import PAGE_FIELDS
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Tunable relevance choices; defaults are general (not fitted to any collection)."""
+
+    # query-time field weights (multiply each field's BM25 score)
+    weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "title": 2.5,
+            "title_u": 2.5,
+            "subtitle": 1.5,
+            "keywords": 1.5,
+            "topic_t": 1.2,
+            "abstract": 1.5,
+            "abstract_u": 1.5,
+            "names": 1.0,
+            "series_t": 0.5,
+            "body": 1.0,
+            "body_u": 1.0,
+            "content": 1.0,
+            "content_u": 1.0,
+        }
+    )
+    k1: float = 1.2
+    b: float = 0.75
+    # length normalisation per field (short fields normalise less)
+    field_b: dict[str, float] = field(
+        default_factory=lambda: {"title": 0.4, "title_u": 0.4, "subtitle": 0.4, "names": 0.2,
+                                 "keywords": 0.3, "topic_t": 0.2, "series_t": 0.2}
+    )
+    # proximity: weight of ordered-pair (within `pair_slop`) and unordered-window matches
+    pair_weight: float = 0.25
+    pair_slop: int = 2
+    window_weight: float = 0.0
+    window_slop: int = 8
+    max_pairs: int = 12
+    # pseudo-relevance feedback for long natural-language questions
+    prf_min_terms: int = 5
+    prf_docs: int = 8
+    prf_terms: int = 12
+    prf_weight: float = 0.5
+    # query-term frequency: weight of a repeated query word
+    repeat_weight: float = 0.5
+
+
+class PortalBM25(WeightingModel):
+    """BM25 with Lucene-style idf and statistics counted per document kind.
+
+    One index holds publication and page documents, so document counts and average field
+    lengths are computed over the documents that can carry the field (publications for
+    publication fields, pages for page fields), not over every document.
+    """
+
+    def __init__(self, ranking: Ranking) -> None:
+        self.ranking = ranking
+
+    def _count(self, searcher, fieldname: str) -> int:  # type: ignore[no-untyped-def]
+        parent = searcher.get_parent()
+        cache = parent.__dict__.setdefault("_portal_kind_counts", {})
+        kind = "page" if fieldname in PAGE_FIELDS else "pub"
+        if kind not in cache:
+            cache[kind] = max(1, parent.doc_frequency("kind", kind))
+        return cache[kind]
+
+    def idf(self, searcher, fieldname, text):  # type: ignore[no-untyped-def,override]
+        parent = searcher.get_parent()
+        n = parent.doc_frequency(fieldname, text)
+        total = self._count(searcher, fieldname)
+        return log(1.0 + (total - n + 0.5) / (n + 0.5))
+
+    def scorer(self, searcher, fieldname, text, qf=1):  # type: ignore[no-untyped-def,override]
+        if not searcher.schema[fieldname].scorable:
+            return WeightScorer.for_(searcher, fieldname, text)
+        b = self.ranking.field_b.get(fieldname, self.ranking.b)
+        return _Scorer(self, searcher, fieldname, text, b, self.ranking.k1)
+
+
+class _Scorer(WeightLengthScorer):
+    def __init__(self, model: PortalBM25, searcher, fieldname: str, text, b: float, k1: float):  # type: ignore[no-untyped-def]
+        parent = searcher.get_parent()
+        self.idf = parent.idf(fieldname, text)
+        count = model._count(searcher, fieldname)
+        self.avgfl = (parent.field_length(fieldname) / count) or 1.0
+        self.b = b
+        self.k1 = k1
+        self.setup(searcher, fieldname, text)
+
+    def _score(self, weight: float, length: float) -> float:
+        k1, b = self.k1, self.b
+        return self.idf * (weight * (k1 + 1)) / (weight + k1 * ((1 - b) + b * length / self.avgfl))

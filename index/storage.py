@@ -1,0 +1,143 @@
+"""On-disk layout: index generations behind an atomic `CURRENT` pointer, locks and retries."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as windex
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import LockError
+
+from .errors import IndexBusy, IndexUnavailable
+
+POINTER = "CURRENT"
+META_FILE = "portal-index.json"
+_GEN_RE = re.compile(r"^gen-(\d{6,})$")
+OPEN_ATTEMPTS = 6
+
+# Errors meaning "the files are not (yet, or any more) what a reader expects".
+READ_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    EOFError,
+    windex.IndexError,
+)
+
+
+class Layout:
+    """The index directory: `CURRENT` names the live `gen-NNNNNN` subdirectory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.root = Path(directory)
+
+    def current_name(self) -> str | None:
+        try:
+            name = (self.root / POINTER).read_text(encoding="ascii").strip()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise IndexUnavailable(f"cannot read the index pointer: {exc}") from exc
+        return name if _GEN_RE.match(name) else None
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    def generations(self) -> list[str]:
+        try:
+            names = [p.name for p in self.root.iterdir() if p.is_dir() and _GEN_RE.match(p.name)]
+        except FileNotFoundError:
+            return []
+        return sorted(names, key=lambda n: int(n[4:]))
+
+    def next_name(self) -> str:
+        existing = self.generations()
+        n = int(existing[-1][4:]) + 1 if existing else 1
+        return f"gen-{n:06d}"
+
+    def swap(self, name: str) -> None:
+        """Point `CURRENT` at `name` atomically (write a temp file, fsync, rename)."""
+        tmp = self.root / f"{POINTER}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="ascii") as fh:
+            fh.write(name + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.root / POINTER)
+        try:
+            dfd = os.open(self.root, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(dfd)
+        except OSError:
+            pass
+        finally:
+            os.close(dfd)
+
+    def remove_old(self, keep: set[str]) -> None:
+        """Delete generations not in `keep` (a reader may still use the previous one)."""
+        for name in self.generations():
+            if name not in keep:
+                shutil.rmtree(self.path(name), ignore_errors=True)
+
+    @contextmanager
+    def lock(self, name: str, timeout: float) -> Iterator[None]:
+        """Hold a named file lock in the index directory (retrying until `timeout`)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        lk = FileStorage(str(self.root)).lock(name)
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while not lk.acquire(blocking=False):
+            if time.monotonic() > deadline:
+                raise IndexBusy(f"index lock {name!r} is held by another process")
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.5)
+        try:
+            yield
+        finally:
+            lk.release()
+
+
+def open_with_retry(path: Path, schema: Any) -> Any:
+    """Open a Whoosh index, retrying the transient FileNotFoundError seen during commits."""
+    delay = 0.005
+    last: BaseException | None = None
+    for _ in range(OPEN_ATTEMPTS):
+        try:
+            return windex.open_dir(str(path), schema=schema)
+        except (FileNotFoundError, windex.EmptyIndexError) as exc:
+            last = exc
+        except READ_ERRORS as exc:
+            raise IndexUnavailable(f"cannot open the search index: {exc}") from exc
+        time.sleep(delay)
+        delay *= 2
+    raise IndexUnavailable(f"cannot open the search index: {last}")
+
+
+@contextmanager
+def writer(ix: Any, timeout: float, **kwargs: Any) -> Iterator[Any]:
+    """A Whoosh writer obtained with backoff; commits on success, cancels on any exception."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        try:
+            w = ix.writer(timeout=0.0, **kwargs)
+            break
+        except LockError:
+            if time.monotonic() > deadline:
+                raise IndexBusy("the index writer lock stayed busy") from None
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
+    try:
+        yield w
+    except BaseException:
+        w.cancel()
+        raise
+    else:
+        w.commit()

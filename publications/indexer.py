@@ -1,0 +1,145 @@
+"""Keeps the search index true to the catalogue: drains the journal, rebuilds from stored text.
+
+The journal row for a change commits with the change; this module is the single consumer.
+The index stores the id of the last journal row it applied, in the same commit as the
+documents, so a crash at any point leaves at worst rows that are applied again (harmless).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from index import PublicationDoc, SearchIndex
+from publications.catalogue import Catalogue
+from publications.check import Problem
+from publications.models import Publication
+
+BATCH = 200
+
+
+def to_document(catalogue: Catalogue, session: Session, pub: Publication) -> PublicationDoc:
+    """The index's view of a publication: its metadata and the text of each page."""
+    version = pub.current_version
+    pages: tuple[str, ...] = ()
+    if version is not None:
+        pages = tuple(catalogue.page_texts(session, version.file_id))
+    return PublicationDoc(
+        id=pub.id,
+        slug=pub.slug,
+        title=pub.title,
+        subtitle=pub.subtitle,
+        authors=tuple(a.person.name for a in pub.authors),
+        organisations=tuple(o.organisation.name for o in pub.organisations),
+        topics=tuple(t.name for t in pub.topics),
+        keywords=tuple(pub.keywords or ()),
+        abstract=pub.abstract,
+        body="\n\n".join(pages),
+        type=pub.type,
+        year=pub.date_year,
+        date=pub.date_iso,
+        series=pub.series,
+        language=pub.language or "en",
+        status=pub.status,
+        pages=pages,
+    )
+
+
+class Indexer:
+    """The one writer that brings the index up to date from the catalogue's journal."""
+
+    def __init__(self, catalogue: Catalogue, index: SearchIndex) -> None:
+        self.catalogue = catalogue
+        self.index = index
+
+    def pending(self) -> int:
+        """How many journal rows the index has not applied yet."""
+        with self.catalogue.reading() as session:
+            head = self.catalogue.journal_head(session)
+        return max(0, head - (self.index.last_applied() or 0))
+
+    def apply_pending(self, batch: int = BATCH) -> int:
+        """Apply every journal row after the index's position; returns rows applied."""
+        if self.index.needs_rebuild():
+            self.rebuild()
+            return 0
+        applied = 0
+        while True:
+            after = self.index.last_applied() or 0
+            with self.catalogue.reading() as session:
+                rows = self.catalogue.pending_journal(session, after, limit=batch)
+                if not rows:
+                    return applied
+                position = rows[-1].id
+                ids = sorted({r.publication_id for r in rows})
+                pubs = {
+                    p.id: p
+                    for p in self.catalogue.load_many(session, ids)
+                }
+                docs = [to_document(self.catalogue, session, pubs[i]) for i in ids if i in pubs]
+                gone = [i for i in ids if i not in pubs]
+            if gone:
+                self.index.delete(gone)
+            self.index.add_or_replace(docs, last_applied=position)
+            applied += len(rows)
+
+    def documents(self) -> Iterator[PublicationDoc]:
+        """Every publication as a document, loaded in batches so memory stays bounded."""
+        last_id = 0
+        while True:
+            with self.catalogue.reading() as session:
+                ids = list(
+                    session.scalars(
+                        select(Publication.id)
+                        .where(Publication.id > last_id)
+                        .order_by(Publication.id)
+                        .limit(BATCH)
+                    )
+                )
+                if not ids:
+                    return
+                for pub in self.catalogue.load_many(session, ids):
+                    yield to_document(self.catalogue, session, pub)
+                last_id = ids[-1]
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Build a fresh index beside the live one and swap it in; returns publications."""
+        with self.catalogue.reading() as session:
+            position = self.catalogue.journal_head(session)
+            total = self.catalogue.count(session, status=None)
+        self.index.rebuild(self.documents(), total=total, progress=progress, last_applied=position)
+        # Changes committed while the rebuild ran are in the journal after `position`.
+        self.apply_pending()
+        return total
+
+
+def index_problems(catalogue: Catalogue, index: SearchIndex) -> list[Problem]:
+    """Disagreements between the catalogue and the index (for `portal check`)."""
+    problems: list[Problem] = []
+    if not index.exists():
+        return [Problem("index", "there is no search index (run `portal reindex`)")]
+    if index.needs_rebuild():
+        problems.append(
+            Problem(
+                "index",
+                f"the index has schema version {index.stored_schema_version()}, the code "
+                f"{index.schema_version} (run `portal reindex --if-needed`)",
+            )
+        )
+    with catalogue.reading() as session:
+        ids = set(session.scalars(select(Publication.id)))
+        head = catalogue.journal_head(session)
+    applied = index.last_applied() or 0
+    if applied < head:
+        problems.append(
+            Problem("index", f"{head - applied} journal change(s) are not yet in the index")
+        )
+        return problems  # the sets below are expected to differ until they are applied
+    in_index = index.doc_ids()
+    for pid in sorted(ids - in_index)[:50]:
+        problems.append(Problem("index", f"publication {pid} is missing from the index"))
+    for pid in sorted(in_index - ids)[:50]:
+        problems.append(Problem("index", f"the index has publication {pid}, the catalogue not"))
+    return problems
