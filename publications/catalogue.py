@@ -161,8 +161,10 @@ class Catalogue:
             Publication.external_link == record.external_link,
             Publication.doi == record.doi,
         )
-        for pub in session.scalars(q.limit(5)):
-            if not pub.versions:
+        # Same title but another abstract is another record (a back catalogue may reuse
+        # titles); compared here rather than in SQL since long text compares poorly there.
+        for pub in session.scalars(q.limit(20)):
+            if not pub.versions and pub.abstract == record.abstract:
                 return Stored(pub.id, pub.slug, pub.title, pub.status)
         return None
 

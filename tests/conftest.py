@@ -38,3 +38,18 @@ def catalogue(settings: Settings):  # type: ignore[no-untyped-def]
     cat = Catalogue(settings)
     yield cat
     cat.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_ingest(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The whole corpus through `portal ingest --json --jobs 2 --publish`, once per session.
+
+    Returns (data home, corpus path, the run's result).
+    """
+    from tests.cli import portal
+
+    corpus = corpus_path()
+    home = tmp_path_factory.mktemp("corpus") / "home"
+    run = portal(home, "ingest", "--json", "--jobs", "2", "--publish", str(corpus / "pdfs"),
+                 timeout=1200)
+    return home, corpus, run

@@ -35,12 +35,9 @@ def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
-@pytest.fixture(scope="module")
-def ingested(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    corpus = corpus_path()
-    home = tmp_path_factory.mktemp("corpus") / "home"
-    run = portal(home, "ingest", "--json", "--jobs", "2", str(corpus / "pdfs"), timeout=1200)
-    return home, corpus, run
+@pytest.fixture
+def ingested(corpus_ingest):  # type: ignore[no-untyped-def]
+    return corpus_ingest
 
 
 def test_every_file_gets_a_line_and_no_traceback(ingested) -> None:  # type: ignore[no-untyped-def]
