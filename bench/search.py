@@ -1,0 +1,173 @@
+"""Search latency at 1,000 and 10,000 publications built from the corpus's own text.
+
+Usage: python bench/search.py [--sizes 1000,10000] [--repeat 3]
+
+Publications are made from the text-bearing corpus PDFs: each one takes the pages of a corpus
+document (rotated so that no two are identical) and a title from its first lines, so lengths
+follow the corpus. Each size is built with `SearchIndex.rebuild` in a child process whose peak
+memory is reported. Then a fixed set of queries (single words, several words, a phrase, a
+natural-language question) runs through the full query path: parse, rank, facets, snippets
+and best pages per hit, with snippets taken from the page text as the catalogue would supply.
+Printed: build time and rate, peak build memory, index size, and p50/p95 per query kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import pickle
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CORPUS = ROOT.parent / "shared" / "corpus" / "pdfs"
+
+QUERIES = {
+    "one word": ["health", "volunteers", "airworthiness", "malaria", "housing", "topology"],
+    "several words": ["cancer research databases", "controlled substances schedule",
+                      "forest fuels reduction plan", "tax return nonresident"],
+    "phrase": ['"quality improvement"', '"environmental assessment"', '"background checks"'],
+    "question": ["what does the evidence say about hospital quality improvement in Malawi?",
+                 "how are hazardous fuels reduced on national forest land?"],
+}
+TYPES = ("report", "working paper", "briefing", "article", "newsletter")
+TOPICS = ("Health", "Housing", "Libraries", "Environment", "Taxation", "Research methods")
+
+
+def corpus_texts() -> list[tuple[str, tuple[str, ...]]]:
+    """(title line, page texts) for every text-bearing corpus PDF, cached in bench/out/."""
+    cache = ROOT / "bench" / "out" / "corpus-pages.pickle"
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    from publications.errors import IngestError
+    from publications.extract import extract_pdf
+
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+    out = []
+    for path in sorted(CORPUS.glob("*.pdf")):
+        try:
+            ex = extract_pdf(path)
+        except IngestError:
+            continue
+        if ex.text_chars < 2000:
+            continue
+        first = next((ln.strip() for ln in ex.pages[0].splitlines() if len(ln.strip()) > 12),
+                     path.stem)
+        out.append((first[:150], ex.pages))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(pickle.dumps(out))
+    return out
+
+
+def make_docs(n: int):  # type: ignore[no-untyped-def]
+    from index import PublicationDoc
+
+    texts = corpus_texts()
+    rng = random.Random(42)
+    for i in range(1, n + 1):
+        title, pages = texts[i % len(texts)]
+        shift = (i // len(texts)) % max(1, len(pages))
+        pages = pages[shift:] + pages[:shift]
+        yield PublicationDoc(
+            id=i, slug=f"pub-{i}", title=f"{title} ({i})", abstract=pages[0][:1500],
+            authors=(f"Author {rng.randrange(300)}",), organisations=(f"Org {rng.randrange(40)}",),
+            topics=(rng.choice(TOPICS),), type=rng.choice(TYPES), year=rng.randrange(1995, 2027),
+            series=rng.choice(("", "Briefings", "Reports")), body="\n\n".join(pages),
+            pages=pages,
+        )
+
+
+def build(directory: Path, n: int) -> None:
+    """Child process: build the index and print JSON with time and peak memory."""
+    from index import SearchIndex
+
+    start = time.perf_counter()
+    index = SearchIndex(directory)
+    index.rebuild(make_docs(n), total=n)
+    index.close()
+    elapsed = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb}))
+
+
+def dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def measure(directory: Path, n: int, repeat: int) -> dict[str, list[float]]:
+    from index import SearchIndex, SearchRequest
+
+    pages = {d.id: d.pages for d in make_docs(n)} if n <= 2000 else None
+    texts = corpus_texts()
+
+    def page_text(pid: int, page: int) -> str:
+        if pages is not None:
+            return pages[pid][page - 1] if page <= len(pages[pid]) else ""
+        _title, p = texts[pid % len(texts)]
+        shift = (pid // len(texts)) % max(1, len(p))
+        rotated = p[shift:] + p[:shift]
+        return rotated[page - 1] if page <= len(rotated) else ""
+
+    index = SearchIndex(directory)
+    timings: dict[str, list[float]] = {kind: [] for kind in QUERIES}
+    for q in [q for qs in QUERIES.values() for q in qs]:  # warm the caches once
+        index.search(SearchRequest(query=q), page_text=page_text)
+    for _ in range(repeat):
+        for kind, qs in QUERIES.items():
+            for q in qs:
+                start = time.perf_counter()
+                index.search(SearchRequest(query=q, limit=10), page_text=page_text)
+                timings[kind].append((time.perf_counter() - start) * 1000)
+    index.close()
+    return timings
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--build-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.build_child:
+        build(Path(args.build_child[0]), int(args.build_child[1]))
+        return
+    if not CORPUS.is_dir():
+        sys.exit(f"corpus not found at {CORPUS}")
+    texts = corpus_texts()
+    words = statistics.mean(sum(len(p.split()) for p in pages) for _t, pages in texts)
+    print(f"source: {len(texts)} text-bearing corpus PDFs, mean {words:,.0f} words each")
+    for n in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            directory = Path(tmp) / "index"
+            proc = subprocess.run(
+                [sys.executable, __file__, "--build-child", str(directory), str(n)],
+                capture_output=True, text=True, check=True, env=dict(os.environ),
+            )
+            built = json.loads(proc.stdout.strip().splitlines()[-1])
+            size_mb = dir_size(directory) / 1e6
+            print(f"\n{n:,} publications: built in {built['seconds']:.0f} s "
+                  f"({n / built['seconds']:.1f} publications/s), peak build memory "
+                  f"{built['peak_mb']:.0f} MB, index {size_mb:.0f} MB")
+            timings = measure(directory, n, args.repeat)
+            everything = [t for ts in timings.values() for t in ts]
+            print(f"  {'queries':16}{'n':>4}{'p50 ms':>10}{'p95 ms':>10}")
+            for kind, ts in [*timings.items(), ("all", everything)]:
+                print(f"  {kind:16}{len(ts):4}{pct(ts, 0.5):10.1f}{pct(ts, 0.95):10.1f}")
+
+
+if __name__ == "__main__":
+    main()
