@@ -104,28 +104,10 @@ def run_engine(docs, queries, ranking: Ranking | None = None) -> tuple[dict[int,
 
 
 def run_whoosh_defaults(docs, queries) -> dict[int, list[int]]:
-    from whoosh import fields, index
-    from whoosh.analysis import StemmingAnalyzer
-    from whoosh.qparser import MultifieldParser, OrGroup
+    # stock Whoosh lives in index.baseline (only index/ imports Whoosh)
+    from index.baseline import rank_with_whoosh_defaults
 
-    schema = fields.Schema(
-        id=fields.ID(stored=True),
-        title=fields.TEXT(analyzer=StemmingAnalyzer()),
-        abstract=fields.TEXT(analyzer=StemmingAnalyzer()),
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        ix = index.create_in(tmp, schema)
-        w = ix.writer()
-        for d in docs:
-            w.add_document(id=str(d.id), title=d.title, abstract=d.abstract)
-        w.commit()
-        parser = MultifieldParser(["title", "abstract"], schema, group=OrGroup)
-        runs = {}
-        with ix.searcher() as s:
-            for i, q in enumerate(queries, 1):
-                res = s.search(parser.parse(q), limit=DEPTH)
-                runs[i] = [int(h["id"]) for h in res]
-    return runs
+    return rank_with_whoosh_defaults([(d.id, d.title, d.abstract) for d in docs], queries, depth=DEPTH)
 
 
 def fmt(name: str, m: dict[str, float]) -> str:
@@ -146,6 +128,8 @@ def main() -> None:
         variants = {
             "no proximity": replace(base, pair_weight=0.0, window_weight=0.0),
             "no feedback": replace(base, prf_weight=0.0),
+            "feedback re-ranks 1000": replace(base, prf_rerank=1000),
+            "per-field BM25 sum (no BM25F)": replace(base, bm25f=False),
             "no proximity, no feedback": replace(base, pair_weight=0.0, window_weight=0.0, prf_weight=0.0),
         }
         for name, ranking in variants.items():

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from whoosh import collectors, sorting
 from whoosh import index as windex
 from whoosh import query as wq
-from whoosh import sorting
 from whoosh.reading import ReaderClosed
 
 from . import storage
+from .analysis import QueryToken
 from .documents import (
     MAX_LIMIT,
     SORTS,
@@ -156,18 +157,33 @@ class SearchIndex:
         if name != self._gen or self._searcher is None:
             self._reset()
             ix = storage.open_with_retry(self._layout.path(name), self._schema)
-            self._searcher = ix.searcher(weighting=self._weighting)
+            self._searcher = self._open_searcher(ix)
             self._ix, self._gen = ix, name
         elif not self._searcher.up_to_date():
-            try:
-                self._searcher = self._searcher.refresh()
-            except TypeError:
-                # Whoosh cannot refresh a searcher opened on an empty index (its reader has
-                # no segments to reuse): open a fresh one instead.
-                self._searcher.close()
-                self._searcher = self._ix.searcher(weighting=self._weighting)
+            # A fresh reader, not Searcher.refresh(): Whoosh's reader reuse keeps stale
+            # deletion sets, re-adds merged-away segments, and fails on an empty index.
+            old = self._searcher
+            self._searcher = None
             self._filter_cache.clear()
+            try:
+                old.close()
+            except Exception:  # closing a broken searcher must not mask the real error
+                pass
+            self._searcher = self._open_searcher(self._ix)
         return self._searcher
+
+    def _open_searcher(self, ix: Any) -> Any:
+        """A searcher with our weighting, retrying the transient FileNotFoundError."""
+        delay = 0.005
+        for attempt in range(storage.OPEN_ATTEMPTS):
+            try:
+                return ix.searcher(weighting=self._weighting)
+            except FileNotFoundError:
+                if attempt == storage.OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(delay)
+                delay *= 2
+        raise IndexUnavailable("cannot open the search index")  # pragma: no cover
 
     def _read(self, fn: Callable[[Any], Any]) -> Any:
         """Run `fn(searcher)` under the lock; reopen and retry once on a read error."""
@@ -231,7 +247,8 @@ class SearchIndex:
 
     @staticmethod
     def _set_meta(w: Any, value: int) -> None:
-        w.update_document(uid=LAST_APPLIED_UID, kind=KIND_META, meta_value=int(value))
+        w.delete_by_term("uid", LAST_APPLIED_UID)
+        w.add_document(uid=LAST_APPLIED_UID, kind=KIND_META, meta_value=int(value))
 
     def add_or_replace(self, docs: Iterable[PublicationDoc], last_applied: int | None = None) -> None:
         """Index publications (and their pages), replacing earlier versions, in one commit.
@@ -403,7 +420,7 @@ class SearchIndex:
             start = (page - 1) * limit
             raw: list[_RawHit] = []
             if start < total and page * limit <= MAX_WINDOW:
-                raw = self._ranked(s, compiled, matched, sort, page * limit)[start:]
+                raw = self._load(s, self._ranked(s, compiled, matched, sort, page * limit)[start:])
                 self._attach_pages(s, compiled, raw, max(0, min(req.max_pages_per_hit, 50)))
             suggestion = None
             if total < SUGGEST_BELOW and not compiled.match_all:
@@ -424,26 +441,8 @@ class SearchIndex:
             docs.difference_update(s.docs_for_query(compiled.exclude))
         return docs
 
-    def _final_query(self, s: Any, compiled: Compiled, matched: set[int]) -> wq.Query:
-        q: wq.Query = compiled.match  # type: ignore[assignment]
-        if compiled.boosts:
-            q = wq.AndMaybe(q, wq.Or(compiled.boosts))
-        r = self.ranking
-        if compiled.natural and len(compiled.tokens) >= r.prf_min_terms and r.prf_docs > 0 and r.prf_weight > 0:
-            first = s.search(q, filter=matched, limit=r.prf_docs)
-            fb = []
-            for hit in first:
-                info = hit.fields().get("info") or {}
-                if info.get("english", True):
-                    fb.append((hit.score or 0.0, stems_of(doc_text(info))))
-            exclude = {t.stem for t in compiled.tokens}
-            terms = feedback_terms(fb, lambda t: s.idf("abstract", t), exclude, r.prf_terms)
-            exp = expansion_query([(t, w * r.prf_weight) for t, w in terms], r)
-            if exp is not None:
-                q = wq.AndMaybe(q, exp)
-        return q
-
-    def _ranked(self, s: Any, compiled: Compiled, matched: set[int], sort: str, n: int) -> list[_RawHit]:
+    def _ranked(self, s: Any, compiled: Compiled, matched: set[int], sort: str, n: int) -> list[tuple[int, float]]:
+        """(docnum, score) of the best `n` matches in the requested order."""
         if not matched:
             return []
         if compiled.match is None:
@@ -451,18 +450,46 @@ class SearchIndex:
             if sort == "relevance":
                 sort = "newest"
         elif sort == "relevance":
-            q = self._final_query(s, compiled, matched)
+            return self._relevance(s, compiled, matched, n)
         else:
             q = compiled.match
-        kwargs: dict[str, Any] = {"filter": matched, "limit": n}
-        if sort != "relevance":
-            kwargs["sortedby"] = _sort_facet(sort)
-        results = s.search(q, **kwargs)
+        return _pairs(_top(s, q, n, allow=matched, sortedby=_sort_facet(sort)))
+
+    def _relevance(self, s: Any, compiled: Compiled, matched: set[int], n: int) -> list[tuple[int, float]]:
+        """Rank by relevance: the match query plus proximity boosts, then (for natural-language
+        questions) pseudo-relevance feedback re-ranking the first pass's best `prf_rerank`."""
+        base: wq.Query = compiled.match  # type: ignore[assignment]
+        if compiled.boosts:
+            # one AndMaybe with an Or of the optional parts (nesting AndMaybe misranks)
+            base = wq.AndMaybe(base, compiled.boosts[0] if len(compiled.boosts) == 1 else wq.Or(compiled.boosts))
+        r = self.ranking
+        use_prf = (compiled.natural and len(compiled.tokens) >= r.prf_min_terms
+                   and r.prf_docs > 0 and r.prf_weight > 0)
+        if not use_prf:
+            return _pairs(_top(s, base, n, allow=matched))
+        first = _top(s, base, max(n, r.prf_rerank, r.prf_docs), allow=matched)
+        fb = []
+        for hit in first[: r.prf_docs]:
+            info = hit.fields().get("info") or {}
+            if info.get("english", True):
+                fb.append((hit.score or 0.0, stems_of(doc_text(info))))
+        ranked = _pairs(first)
+        exclude = {t.stem for t in compiled.tokens}
+        terms = feedback_terms(fb, lambda t: s.idf("abstract", t), exclude, r.prf_terms,
+                               min_docs=r.prf_min_docs, temperature=r.prf_temperature)
+        exp = expansion_query([(t, w * r.prf_weight) for t, w in terms], r)
+        if exp is None:
+            return ranked[:n]
+        head, tail = ranked[: r.prf_rerank], ranked[r.prf_rerank :]
+        extra = _score_docs(s, exp, [d for d, _ in head])
+        head = sorted(((d, sc + extra.get(d, 0.0)) for d, sc in head), key=lambda x: (-x[1], x[0]))
+        return (head + tail)[:n]
+
+    def _load(self, s: Any, ranked: list[tuple[int, float]]) -> list[_RawHit]:
         out = []
-        for hit in results:
-            f = hit.fields()
-            score = float(hit.score) if isinstance(hit.score, (int, float)) else 0.0
-            out.append(_RawHit(hit.docnum, score, f.get("info") or {}, int(f["pub_id"])))
+        for docnum, score in ranked:
+            f = s.stored_fields(docnum)
+            out.append(_RawHit(docnum, score, f.get("info") or {}, int(f["pub_id"])))
         return out
 
     def _attach_pages(self, s: Any, compiled: Compiled, raw: list[_RawHit], per_hit: int) -> None:
@@ -473,10 +500,11 @@ class SearchIndex:
         allowed = set(s.docs_for_query(fq))
         if not allowed:
             return
-        results = s.search(
+        results = _top(
+            s,
             compiled.page_query,
-            filter=allowed,
-            limit=len(pids) * per_hit,
+            len(pids) * per_hit,
+            allow=allowed,
             collapse=sorting.FieldFacet("pub_id"),
             collapse_limit=per_hit,
         )
@@ -488,14 +516,27 @@ class SearchIndex:
             r.pages = by_pub.get(r.pub_id, [])[:per_hit]
 
     def _suggest(self, s: Any, text: str, allowed: frozenset[int] | None, total: int) -> str | None:
+        """A corrected query if it finds more: more matches, or more matches of every word."""
         corrected = correct(s, text)
         if not corrected or corrected.strip().lower() == text.strip().lower():
             return None
         alt = compile_query(parse(corrected), self.ranking)
         if alt.match is None:
             return None
-        n = len(self._matched(s, alt, allowed))
-        return corrected if n > total else None
+        if len(self._matched(s, alt, allowed)) > total:
+            return corrected
+        orig = compile_query(parse(text), self.ranking)
+        if self._all_words_count(s, alt, allowed) > self._all_words_count(s, orig, allowed):
+            return corrected
+        return None
+
+    def _all_words_count(self, s: Any, compiled: Compiled, allowed: frozenset[int] | None) -> int:
+        if not compiled.tokens:
+            return 0
+        b = _Builder(self.ranking, True)
+        parts = [b.term(t, ALL_FIELDS) for t in compiled.tokens]
+        q = wq.And([p for p in parts if p is not None])
+        return sum(1 for d in s.docs_for_query(q) if allowed is None or d in allowed)
 
     def _make_hit(self, r: _RawHit, terms: HighlightTerms | None, page_text: PageText | None) -> Hit:
         info = r.info
@@ -552,8 +593,8 @@ class SearchIndex:
                 return 0, None
             if compiled.exclude is not None:
                 allowed.difference_update(s.docs_for_query(compiled.exclude))
-            results = s.search(compiled.page_query, filter=allowed, limit=min(page * limit, MAX_WINDOW))
-            total = len(results)
+            total = sum(1 for d in s.docs_for_query(compiled.page_query) if d in allowed)
+            results = _top(s, compiled.page_query, min(page * limit, MAX_WINDOW), allow=allowed)
             start = (page - 1) * limit
             pages = [(int(h["page_no"]), float(h.score or 0.0)) for h in results[start:]]
             if not pages and total == 0:
@@ -584,8 +625,6 @@ class SearchIndex:
             subs: list[wq.Query] = []
             for t, w in terms:
                 tok_fields = ALL_FIELDS if english else ((), ALL_FIELDS[1])
-                from .analysis import QueryToken
-
                 q = b.term(QueryToken(t, t, t, False), tok_fields, boost=w)
                 if q is not None:
                     subs.append(q)
@@ -595,7 +634,7 @@ class SearchIndex:
                 return []
             allowed = set(self._allowed(s, req) or ())
             allowed.discard(docnum)
-            results = s.search(wq.Or(subs), filter=allowed, limit=limit)
+            results = _top(s, wq.Or(subs), limit, allow=allowed)
             return [
                 _RawHit(h.docnum, float(h.score or 0.0), h.fields().get("info") or {}, int(h["pub_id"]))
                 for h in results
@@ -603,6 +642,64 @@ class SearchIndex:
 
         raw = self._read(run)
         return [self._make_hit(r, HighlightTerms(), None) for r in raw]
+
+
+def _top(
+    s: Any,
+    q: wq.Query,
+    limit: int,
+    allow: Any = None,
+    sortedby: Any = None,
+    collapse: Any = None,
+    collapse_limit: int = 1,
+) -> Any:
+    """Run `q` collecting the best `limit` documents, exactly.
+
+    Whoosh's block-quality pruning relies on per-matcher score bounds that are wrong for some
+    matchers (its array union reports the max, not the sum, of its parts), which silently
+    drops documents. Our collectors therefore never prune (usequality=False, replace=0).
+    """
+    c: Any
+    if sortedby is not None:
+        c = collectors.SortingCollector(sortedby, limit=limit)
+    else:
+        c = collectors.TopCollector(limit=limit, usequality=False, replace=0)
+    if collapse is not None:
+        c = collectors.CollapseCollector(c, collapse, limit=collapse_limit)
+    if allow is not None:
+        c = collectors.FilterCollector(c, allow=allow)
+    s.search_with_collector(q, c)
+    return c.results()
+
+
+def _pairs(results: Any) -> list[tuple[int, float]]:
+    """(docnum, score) from Whoosh results; sorted results carry no numeric score."""
+    return [(h.docnum, float(h.score) if isinstance(h.score, (int, float)) else 0.0) for h in results]
+
+
+def _score_docs(s: Any, q: wq.Query, docnums: list[int]) -> dict[int, float]:
+    """Scores of `q` for a few given documents, skipping through postings (no full scan)."""
+    wanted = sorted(set(docnums))
+    out: dict[int, float] = {}
+    if not wanted:
+        return out
+    context = s.context()
+    for sub, offset in s.leaf_searchers():
+        end = offset + sub.doc_count_all()
+        local = [d - offset for d in wanted if offset <= d < end]
+        if not local:
+            continue
+        m = q.matcher(sub, context)
+        for d in local:
+            if not m.is_active():
+                break
+            if m.id() < d:
+                m.skip_to(d)
+                if not m.is_active():
+                    break
+            if m.id() == d:
+                out[d + offset] = m.score()
+    return out
 
 
 def _filter_query(fieldname: str, value: str) -> wq.Query | None:

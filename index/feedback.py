@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from math import exp
 from typing import Any
 
 from .analysis import STOP_WORDS, TOKEN_RE, fold, stem
@@ -33,11 +34,14 @@ def feedback_terms(
     exclude: set[str],
     n_terms: int,
     min_docs: int = 2,
+    temperature: float = 5.0,
 ) -> list[tuple[str, float]]:
     """Choose expansion terms from top documents (score, stems), RM-style weighted by idf.
 
-    A term's weight is the score-weighted sum of its relative frequency in each feedback
-    document, times its idf; terms found in fewer than `min_docs` documents are ignored.
+    Each feedback document counts with weight exp(temperature * score / best score) (a
+    softmax over the ranking, as relevance models weight documents by their likelihood); a
+    term's weight is the weighted sum of its relative frequency in each document, times its
+    idf. Terms found in fewer than `min_docs` documents are ignored.
     """
     docs = list(docs)
     if not docs:
@@ -50,8 +54,9 @@ def feedback_terms(
             continue
         tf = Counter(words)
         n = len(words)
+        dw = exp(temperature * (score / top - 1.0))
         for t, c in tf.items():
-            weight[t] += (score / top) * (c / n)
+            weight[t] += dw * (c / n)
             seen_in[t] += 1
     scored = [
         (t, w * idf(t)) for t, w in weight.items() if t not in exclude and seen_in[t] >= min_docs

@@ -385,7 +385,11 @@ def _word_or_prefix(text: str, features: set[str]) -> Word | Prefix:
 def parse(text: str) -> ParsedQuery:
     """Parse any string into a ParsedQuery. Never raises."""
     clean, truncated = sanitize(text)
-    parser = _Parser(_lex(clean))
+    toks = _lex(clean)
+    if not any(t.kind == "op" or (t.kind == "lparen" and t.mod) for t in toks):
+        # without operators, brackets are prose ("flow (the slip effect)"), not grouping
+        toks = [t for t in toks if t.kind not in ("lparen", "rparen")]
+    parser = _Parser(toks)
     root = parser.group(0)
     return ParsedQuery(root, clean, expert=bool(parser.features), truncated=truncated,
                        features=parser.features)

@@ -24,6 +24,7 @@ from .query import (
     Word,
     YearRange,
 )
+from .bm25f import BM25FTerm
 from .ranking import Ranking
 
 # (stemmed fields, unstemmed fields) searched by plain words and by each typed field name
@@ -105,6 +106,14 @@ class _Builder:
 
     def term(self, tok: QueryToken, fields: Fields, boost: float = 1.0) -> wq.Query | None:
         stems, plains = fields
+        if self.r.bm25f and len(stems) + len(plains) > 1:
+            parts = tuple(
+                (f, text, self.weight(f), self.r.field_b.get(f, self.r.b))
+                for group, text in ((stems, tok.stem), (plains, tok.folded))
+                for f in group
+                if self.weight(f) > 0
+            )
+            return BM25FTerm(parts, self.r.k1, boost=boost) if parts else None
         subs: list[wq.Query] = [wq.Term(f, tok.stem, boost=self.weight(f) * boost) for f in stems]
         subs += [wq.Term(f, tok.folded, boost=self.weight(f) * boost) for f in plains]
         if not subs:
@@ -310,4 +319,4 @@ def expansion_query(terms: list[tuple[str, float]], ranking: Ranking) -> wq.Quer
     return wq.Or(subs) if subs else None
 
 
-__all__ = ["Compiled", "HighlightTerms", "compile_query", "expansion_query", "Clause"]
+__all__ = ["Clause", "Compiled", "HighlightTerms", "compile_query", "expansion_query"]

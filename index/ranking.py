@@ -14,14 +14,16 @@ from .schema import PAGE_FIELDS
 class Ranking:
     """Tunable relevance choices; defaults are general (not fitted to any collection)."""
 
-    # query-time field weights (multiply each field's BM25 score)
+    # Field weights. With `bm25f` each is the weight of the field's (length-normalised)
+    # frequency inside one BM25F saturation; otherwise it multiplies that field's BM25 score.
+    # Title and abstract count above body text; names, topics and keywords are short fields.
     weights: dict[str, float] = field(
         default_factory=lambda: {
-            "title": 2.5,
-            "title_u": 2.5,
-            "subtitle": 1.5,
-            "keywords": 1.5,
-            "topic_t": 1.2,
+            "title": 3.0,
+            "title_u": 3.0,
+            "subtitle": 2.0,
+            "keywords": 2.0,
+            "topic_t": 1.5,
             "abstract": 1.5,
             "abstract_u": 1.5,
             "names": 1.0,
@@ -32,24 +34,30 @@ class Ranking:
             "content_u": 1.0,
         }
     )
-    k1: float = 1.2
+    k1: float = 2.4  # saturation of the weighted BM25F frequency (weights above sum high)
     b: float = 0.75
+    # score a word across fields with true BM25F (else: sum of per-field BM25 scores)
+    bm25f: bool = True
     # length normalisation per field (short fields normalise less)
     field_b: dict[str, float] = field(
         default_factory=lambda: {"title": 0.4, "title_u": 0.4, "subtitle": 0.4, "names": 0.2,
                                  "keywords": 0.3, "topic_t": 0.2, "series_t": 0.2}
     )
-    # proximity: weight of ordered-pair (within `pair_slop`) and unordered-window matches
-    pair_weight: float = 0.25
-    pair_slop: int = 2
+    # proximity: ordered pairs of adjacent query words found within `pair_slop` positions
+    pair_weight: float = 0.1
+    pair_slop: int = 1
     window_weight: float = 0.0
     window_slop: int = 8
     max_pairs: int = 12
-    # pseudo-relevance feedback for long natural-language questions
-    prf_min_terms: int = 5
-    prf_docs: int = 8
-    prf_terms: int = 12
-    prf_weight: float = 0.5
+    # pseudo-relevance feedback (relevance-model style) for natural-language questions of at
+    # least `prf_min_terms` content words: expansion terms only re-rank, never add matches
+    prf_min_terms: int = 4
+    prf_docs: int = 10
+    prf_terms: int = 30
+    prf_weight: float = 0.8
+    prf_temperature: float = 5.0
+    prf_min_docs: int = 2
+    prf_rerank: int = 200  # feedback re-ranks this many first-pass results (bounded cost)
     # query-term frequency: weight of a repeated query word
     repeat_weight: float = 0.5
 

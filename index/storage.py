@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import pickle
 import random
 import re
 import shutil
+import struct
 import time
+import warnings
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,17 +112,25 @@ class Layout:
 def open_with_retry(path: Path, schema: Any) -> Any:
     """Open a Whoosh index, retrying the transient FileNotFoundError seen during commits."""
     delay = 0.005
-    last: BaseException | None = None
+    problem = ""
     for _ in range(OPEN_ATTEMPTS):
-        try:
-            return windex.open_dir(str(path), schema=schema)
-        except (FileNotFoundError, windex.EmptyIndexError) as exc:
-            last = exc
-        except READ_ERRORS as exc:
-            raise IndexUnavailable(f"cannot open the search index: {exc}") from exc
+        transient = False
+        # Whoosh leaves the TOC file open when it fails to parse it; the handle is closed when
+        # the exception is released, inside this block, so its ResourceWarning stays quiet.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                return windex.open_dir(str(path), schema=schema)
+            except (FileNotFoundError, windex.EmptyIndexError) as exc:
+                transient, problem = True, str(exc)
+            except READ_ERRORS + (ValueError, TypeError, struct.error, zlib.error, pickle.UnpicklingError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            gc.collect()
+        if not transient:
+            raise IndexUnavailable(f"cannot open the search index: {problem}")
         time.sleep(delay)
         delay *= 2
-    raise IndexUnavailable(f"cannot open the search index: {last}")
+    raise IndexUnavailable(f"cannot open the search index: {problem}")
 
 
 @contextmanager

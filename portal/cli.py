@@ -164,6 +164,13 @@ class Reporter:
         return 1 if self.failures else 0
 
 
+def _size(job: Job) -> int:
+    try:
+        return job.path.stat().st_size if job.path else 0
+    except OSError:
+        return 0
+
+
 def _file_jobs(paths: tuple[str, ...], pending: list[Outcome]) -> Iterator[Job]:
     for item in find_files(Path(p) for p in paths):
         if isinstance(item, tuple):
@@ -185,7 +192,9 @@ def _file_jobs(paths: tuple[str, ...], pending: list[Outcome]) -> Iterator[Job]:
 def ingest(ctx: Context, paths: tuple[str, ...], publish: bool, jobs: int, as_json: bool) -> None:
     """Take in PDF files and folders (recursively). Exit 1 if any file failed."""
     missing: list[Outcome] = []
-    jobs_list = list(_file_jobs(paths, missing))
+    # Largest files first, so that with several workers no one is left with a big file at
+    # the end while the others sit idle.
+    jobs_list = sorted(_file_jobs(paths, missing), key=_size, reverse=True)
     reporter = Reporter(as_json, len(jobs_list) + len(missing), "file")
     for o in missing:
         reporter(o)
