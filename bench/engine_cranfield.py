@@ -128,6 +128,7 @@ def main() -> None:
         variants = {
             "no proximity": replace(base, pair_weight=0.0, window_weight=0.0),
             "no feedback": replace(base, prf_weight=0.0),
+            "feedback uncapped": replace(base, prf_cap=0.0),
             "feedback re-ranks 1000": replace(base, prf_rerank=1000),
             "per-field BM25 sum (no BM25F)": replace(base, bm25f=False),
             "no proximity, no feedback": replace(base, pair_weight=0.0, window_weight=0.0, prf_weight=0.0),

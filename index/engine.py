@@ -482,6 +482,14 @@ class SearchIndex:
             return ranked[:n]
         head, tail = ranked[: r.prf_rerank], ranked[r.prf_rerank :]
         extra = _score_docs(s, exp, [d for d, _ in head])
+        if r.prf_cap > 0 and extra and head:
+            # The expansion may re-order, but never by more than `prf_cap` of the first
+            # pass's best score: a document that matches the reader's own words far better
+            # than any other (say, one in another language the feedback cannot read) stays.
+            cap = r.prf_cap * head[0][1]
+            top_extra = max(extra.values()) or 1.0
+            if top_extra > cap:
+                extra = {d: v * cap / top_extra for d, v in extra.items()}
         head = sorted(((d, sc + extra.get(d, 0.0)) for d, sc in head), key=lambda x: (-x[1], x[0]))
         return (head + tail)[:n]
 

@@ -55,6 +55,7 @@ class Ranking:
     prf_docs: int = 10
     prf_terms: int = 30
     prf_weight: float = 0.8
+    prf_cap: float = 0.5  # at most this fraction of the best first-pass score (0: no cap)
     prf_temperature: float = 5.0
     prf_min_docs: int = 2
     prf_rerank: int = 200  # feedback re-ranks this many first-pass results (bounded cost)

@@ -25,7 +25,7 @@ OWN_CORPUS_CHECKS = [
     ("firearm background check counts by state November 2015", "pdfplumber__nics-background-checks-2015-11"),
     ("new private housing units authorized in the largest metro areas", "govdocs1__error_set_2_033689"),
     ("evolutionary selective pressure analysis software", "cermine__test6"),
-    ("geometry and topology lecture notes", "pypdf-samples__GeoTopo-komprimiert"),
+    ("Einführung in Geometrie und Topologie Skript", "pypdf-samples__GeoTopo-komprimiert"),
     ("Boeing airplanes airworthiness proposed rule", "pdfplumber__federal-register-2020-17221"),
 ]
 
