@@ -64,7 +64,11 @@ class Searcher:
     def finish(self) -> int:
         for t in self.threads:
             t.join(120)
-        return self.proc.wait(60)
+        code = self.proc.wait(60)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+        return code
 
 
 def test_four_searchers_and_an_ingest_for_a_minute(tmp_path: Path) -> None:
