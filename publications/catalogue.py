@@ -6,21 +6,23 @@ re-indexing, so the search index can always catch up after a crash.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from slugify import slugify
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from publications import db
 from publications.errors import InvalidRecord, NotFound
-from publications.fields import Record, build_record
+from publications.fields import PLAIN_FIELDS, Record, build_record
 from publications.filestore import FileStore
 from publications.models import (
+    PUBLICATION_TYPES,
     AuditEvent,
     Authorship,
     FileVersion,
@@ -318,18 +320,7 @@ class Catalogue:
         pub.subtitle = record.subtitle
         pub.type = record.type
         pub.date_year, pub.date_month, pub.date_day = record.date
-        for name in (
-            "series",
-            "series_number",
-            "abstract",
-            "language",
-            "licence",
-            "doi",
-            "isbn",
-            "issn",
-            "url",
-            "external_link",
-        ):
+        for name in PLAIN_FIELDS:
             setattr(pub, name, getattr(record, name))
         pub.keywords = list(record.keywords)
         if pub.id is not None:
@@ -350,25 +341,20 @@ class Catalogue:
         pub.topics = [self._topic(session, t) for t in record.topics]
 
     def _person(self, session: Session, name: str) -> Person:
-        found = session.scalar(select(Person).where(Person.name == name))
-        if found is None:
-            found = Person(name=name, slug=self._free_name_slug(session, Person, name))
-            session.add(found)
-            session.flush()
-        return found
+        return self._named(session, Person, Person.name == name, name)
 
     def _organisation(self, session: Session, name: str) -> Organisation:
-        found = session.scalar(select(Organisation).where(Organisation.name == name))
-        if found is None:
-            found = Organisation(name=name, slug=self._free_name_slug(session, Organisation, name))
-            session.add(found)
-            session.flush()
-        return found
+        return self._named(session, Organisation, Organisation.name == name, name)
 
     def _topic(self, session: Session, name: str) -> Topic:
-        found = session.scalar(select(Topic).where(func.lower(Topic.name) == name.lower()))
+        # topics are a vocabulary: "housing" and "Housing" are the same topic
+        return self._named(session, Topic, func.lower(Topic.name) == name.lower(), name)
+
+    def _named(self, session: Session, model: type, same: Any, name: str) -> Any:
+        """The row of `model` matching `same`, created (with a free slug) when there is none."""
+        found = session.scalar(select(model).where(same))
         if found is None:
-            found = Topic(name=name, slug=self._free_name_slug(session, Topic, name))
+            found = model(name=name, slug=self._free_name_slug(session, model, name))
             session.add(found)
             session.flush()
         return found
@@ -568,3 +554,264 @@ def describe(pub: Publication) -> dict[str, Any]:
             "original_name": version.original_name,
         }
     return out
+
+
+# === Browsing: read-only listings for the reader's portal ===============================
+# Everything below only reads. Listings count published publications only, so a draft or a
+# withdrawn publication never shows up in a reader's count.
+
+BROWSE_SORTS = ("newest", "oldest", "title")
+OTHER_LETTER = "#"  # titles that start with a digit, a quote or a non-Latin letter
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """One value readers can browse by (a topic, a type, a year...) and how many it holds."""
+
+    slug: str
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a browse listing: the publications on it and the size of the whole list."""
+
+    publications: list[Publication]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a browse listing is restricted to; every field left empty means no restriction."""
+
+    topic_id: int | None = None
+    type: str | None = None
+    year: int | None = None
+    organisation_id: int | None = None
+    person_id: int | None = None
+    series: str | None = None
+    letter: str | None = None
+
+
+def type_slug(type_name: str) -> str:
+    """'working paper' -> 'working-paper': the URL form of a publication type."""
+    return type_name.replace(" ", "-")
+
+
+def series_slug(series: str) -> str:
+    return slugify(series, max_length=SLUG_LENGTH, word_boundary=True) or "series"
+
+
+def _published() -> Any:
+    return Publication.status == "published"
+
+
+def _first_letter() -> Any:
+    # Literal arguments rather than bound ones: PostgreSQL only accepts GROUP BY on this
+    # expression when it is written out identically in the select list.
+    one = literal_column("1")
+    return func.upper(func.substr(Publication.title, one, one))
+
+
+def _scoped(q: Any, scope: Scope) -> Any:
+    q = q.where(_published())
+    if scope.topic_id is not None:
+        q = q.where(
+            Publication.id.in_(
+                select(PublicationTopic.publication_id).where(
+                    PublicationTopic.topic_id == scope.topic_id
+                )
+            )
+        )
+    if scope.organisation_id is not None:
+        q = q.where(
+            Publication.id.in_(
+                select(OrganisationRole.publication_id).where(
+                    OrganisationRole.organisation_id == scope.organisation_id
+                )
+            )
+        )
+    if scope.person_id is not None:
+        q = q.where(
+            Publication.id.in_(
+                select(Authorship.publication_id).where(Authorship.person_id == scope.person_id)
+            )
+        )
+    if scope.type is not None:
+        q = q.where(Publication.type == scope.type)
+    if scope.year is not None:
+        q = q.where(Publication.date_year == scope.year)
+    if scope.series is not None:
+        q = q.where(Publication.series == scope.series)
+    if scope.letter == OTHER_LETTER:
+        q = q.where(_first_letter().not_in(list(string.ascii_uppercase)))
+    elif scope.letter is not None:
+        q = q.where(_first_letter() == scope.letter)
+    return q
+
+
+def _ordered(q: Any, sort: str) -> Any:
+    if sort == "title":
+        return q.order_by(func.lower(Publication.title), Publication.id)
+    if sort == "oldest":
+        return q.order_by(
+            Publication.date_year.asc().nulls_last(),
+            Publication.date_month.asc().nulls_last(),
+            Publication.date_day.asc().nulls_last(),
+            Publication.id,
+        )
+    return q.order_by(
+        Publication.date_year.desc().nulls_last(),
+        Publication.date_month.desc().nulls_last(),
+        Publication.date_day.desc().nulls_last(),
+        Publication.id.desc(),
+    )
+
+
+def browse(
+    session: Session,
+    scope: Scope | None = None,
+    *,
+    sort: str = "newest",
+    page: int = 1,
+    per_page: int = 25,
+) -> Listing:
+    """One page of published publications within `scope`, sorted newest, oldest or by title.
+
+    Raises ValueError for an unknown sort or a page below 1; a page past the end comes back
+    empty (the caller decides whether that is a 404).
+    """
+    if sort not in BROWSE_SORTS:
+        raise ValueError(f"sort must be one of {', '.join(BROWSE_SORTS)}")
+    if page < 1 or per_page < 1:
+        raise ValueError("page and per_page count from 1")
+    scope = scope or Scope()
+    total = int(session.scalar(_scoped(select(func.count(Publication.id)), scope)) or 0)
+    q = _ordered(_scoped(select(Publication).options(*_load_options()), scope), sort)
+    pubs = list(session.scalars(q.limit(per_page).offset((page - 1) * per_page)))
+    return Listing(pubs, total, page, per_page)
+
+
+def topic_counts(session: Session) -> list[Grouping]:
+    """Topics holding at least one published publication, by name."""
+    rows = session.execute(
+        select(Topic.slug, Topic.name, func.count(Publication.id))
+        .join(PublicationTopic, PublicationTopic.topic_id == Topic.id)
+        .join(Publication, Publication.id == PublicationTopic.publication_id)
+        .where(_published())
+        .group_by(Topic.id, Topic.slug, Topic.name)
+        .order_by(func.lower(Topic.name))
+    ).all()
+    return [Grouping(s, n, int(c)) for s, n, c in rows]
+
+
+def organisation_counts(session: Session) -> list[Grouping]:
+    """Organisations named on at least one published publication, by name."""
+    rows = session.execute(
+        select(Organisation.slug, Organisation.name, func.count(func.distinct(Publication.id)))
+        .join(OrganisationRole, OrganisationRole.organisation_id == Organisation.id)
+        .join(Publication, Publication.id == OrganisationRole.publication_id)
+        .where(_published())
+        .group_by(Organisation.id, Organisation.slug, Organisation.name)
+        .order_by(func.lower(Organisation.name))
+    ).all()
+    return [Grouping(s, n, int(c)) for s, n, c in rows]
+
+
+def organisation_roles(session: Session, organisation_id: int) -> list[tuple[str, int]]:
+    """(role, number of published publications) for one organisation, most common first."""
+    rows = session.execute(
+        select(OrganisationRole.role, func.count(Publication.id))
+        .join(Publication, Publication.id == OrganisationRole.publication_id)
+        .where(_published(), OrganisationRole.organisation_id == organisation_id)
+        .group_by(OrganisationRole.role)
+        .order_by(func.count(Publication.id).desc(), OrganisationRole.role)
+    ).all()
+    return [(r, int(c)) for r, c in rows]
+
+
+def type_counts(session: Session) -> list[Grouping]:
+    """Publication types in use, in the catalogue's own order of types."""
+    rows = dict(
+        session.execute(
+            select(Publication.type, func.count(Publication.id))
+            .where(_published())
+            .group_by(Publication.type)
+        ).all()
+    )
+    order = [t for t in PUBLICATION_TYPES if t in rows] + sorted(
+        t for t in rows if t not in PUBLICATION_TYPES
+    )
+    return [Grouping(type_slug(t), t, int(rows[t])) for t in order]
+
+
+def year_counts(session: Session) -> list[Grouping]:
+    """Years with published publications, oldest first (undated ones are left out)."""
+    rows = session.execute(
+        select(Publication.date_year, func.count(Publication.id))
+        .where(_published(), Publication.date_year.is_not(None))
+        .group_by(Publication.date_year)
+        .order_by(Publication.date_year)
+    ).all()
+    return [Grouping(str(y), str(y), int(c)) for y, c in rows]
+
+
+def series_counts(session: Session) -> list[Grouping]:
+    """Named series with published publications, by name."""
+    rows = session.execute(
+        select(Publication.series, func.count(Publication.id))
+        .where(_published(), Publication.series != "")
+        .group_by(Publication.series)
+        .order_by(func.lower(Publication.series))
+    ).all()
+    return [Grouping(series_slug(s), s, int(c)) for s, c in rows]
+
+
+def letter_counts(session: Session) -> list[Grouping]:
+    """A-Z (then '#') with the number of published titles starting with each."""
+    rows = session.execute(
+        select(_first_letter(), func.count(Publication.id))
+        .where(_published())
+        .group_by(_first_letter())
+    ).all()
+    counts: dict[str, int] = {}
+    for letter, n in rows:
+        key = letter if letter and letter in set(string.ascii_uppercase) else OTHER_LETTER
+        counts[key] = counts.get(key, 0) + int(n)
+    return [
+        Grouping(letter, letter, counts.get(letter, 0))
+        for letter in [*string.ascii_uppercase, OTHER_LETTER]
+    ]
+
+
+def find_topic(session: Session, slug: str) -> Topic | None:
+    return session.scalar(select(Topic).where(Topic.slug == slug))
+
+
+def find_organisation(session: Session, slug: str) -> Organisation | None:
+    return session.scalar(select(Organisation).where(Organisation.slug == slug))
+
+
+def find_person(session: Session, slug: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.slug == slug))
+
+
+def find_series(session: Session, slug: str) -> str | None:
+    """The series name whose slug is `slug`, or None. Series are plain text on publications."""
+    for group in series_counts(session):
+        if group.slug == slug:
+            return group.name
+    return None
+
+
+def find_type(slug: str) -> str | None:
+    """The publication type named by a URL slug ('working-paper'), or None."""
+    name = slug.replace("-", " ")
+    return name if name in PUBLICATION_TYPES else None

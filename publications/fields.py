@@ -25,6 +25,19 @@ TEXT_LIMITS = {
     "external_link": 2000,
 }
 ABSTRACT_LIMIT = 20_000
+# Fields copied as they are from a checked record onto a publication.
+PLAIN_FIELDS = (
+    "series",
+    "series_number",
+    "abstract",
+    "language",
+    "licence",
+    "doi",
+    "isbn",
+    "issn",
+    "url",
+    "external_link",
+)
 KNOWN_FIELDS = frozenset(
     {
         "title",
