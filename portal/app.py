@@ -21,10 +21,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.extensions["catalogue"] = Catalogue(settings)
     app.extensions["index"] = SearchIndex(settings.index_dir)
 
-    from portal import search_views, views
+    from portal import browse, search_views, security, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(browse.bp)
     app.register_blueprint(search_views.bp)
+    security.init_app(app)
 
     @app.errorhandler(400)
     def bad_request(_error: Exception):  # type: ignore[no-untyped-def]
@@ -48,6 +50,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
                 return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
             n /= 1024
         return str(n)
+
+    @app.template_test("web_url")
+    def web_url(value: str) -> bool:
+        """Only http(s) addresses become links: a stored `javascript:` URL stays text."""
+        return value.lower().startswith(("https://", "http://"))
 
     return app
 

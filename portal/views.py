@@ -1,53 +1,160 @@
-"""Reader pages: the list of publications, a page per publication, and file downloads."""
+"""Reader pages: home, the list of publications, a page per publication, search within it,
+and file downloads."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from sqlalchemy.orm import Session
 
+from index import IndexUnavailable, SearchRequest
+from portal.chart import year_chart
+from portal.citation import cite
+from portal.paging import SORT_LABELS, check_past_end, requested_page, requested_sort
+from portal.search_views import MAX_QUERY
+from publications import catalogue as c
 from publications.errors import NotFound
+from publications.models import Publication
 
 bp = Blueprint("reader", __name__)
 PER_PAGE = 25
+NEWEST = 8
+RELATED = 5
+WITHIN_PER_PAGE = 10
 
 
-def _catalogue():  # type: ignore[no-untyped-def]
+def _catalogue() -> c.Catalogue:
     return current_app.extensions["catalogue"]
 
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
+    if "page" in request.args:
+        # The full list used to live here; old links keep working.
+        page = requested_page()
+        return redirect(url_for("reader.publications", page=page), 301)
     cat = _catalogue()
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        abort(400)
-    if page < 1:
-        abort(400)
     with cat.reading() as session:
-        total = cat.count(session)
-        pubs = cat.list(session, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-        if page > 1 and not pubs:
-            abort(404)
+        years = c.year_counts(session)
         return render_template(
-            "home.html", publications=pubs, total=total, page=page, per_page=PER_PAGE
+            "reader/home.html",
+            newest=cat.list(session, limit=NEWEST),
+            total=cat.count(session),
+            chart=year_chart([(int(g.name), g.count) for g in years]),
+            ways_in={
+                "topics": len(c.topic_counts(session)),
+                "types": len(c.type_counts(session)),
+                "years": len(years),
+                "organisations": len(c.organisation_counts(session)),
+                "series": len(c.series_counts(session)),
+            },
         )
+
+
+@bp.get("/publications")
+def publications():  # type: ignore[no-untyped-def]
+    page = requested_page()
+    sort = requested_sort(c.BROWSE_SORTS, "newest")
+    with _catalogue().reading() as session:
+        listing = c.browse(session, sort=sort, page=page, per_page=PER_PAGE)
+        check_past_end(page, listing.pages)
+        return render_template(
+            "browse/listing.html", heading="All publications", kind="", listing=listing,
+            sort=sort, sorts=SORT_LABELS, page_url=_list_url,
+        )
+
+
+def _list_url(**changes: object) -> str:
+    args = {**request.args.to_dict(), **{k: v for k, v in changes.items() if v is not None}}
+    if "sort" in changes:
+        args.pop("page", None)
+    return url_for("reader.publications", **args)
+
+
+def _public(session: Session, slug: str) -> Publication:
+    """The publication a reader may see under `slug` (published or withdrawn), else 404."""
+    try:
+        pub = _catalogue().get(session, slug)
+    except NotFound:
+        abort(404)
+    if pub.status == "draft":
+        abort(404)
+    return pub
 
 
 @bp.get("/publications/<slug>")
 def publication(slug: str):  # type: ignore[no-untyped-def]
-    cat = _catalogue()
-    with cat.reading() as session:
-        try:
-            pub = cat.get(session, slug)
-        except NotFound:
-            abort(404)
-        if pub.status == "draft":
-            abort(404)
+    with _catalogue().reading() as session:
+        pub = _public(session, slug)
         if slug != pub.slug:
             return redirect(url_for("reader.publication", slug=pub.slug), 301)
+        page_url = url_for("reader.publication", slug=pub.slug, _external=True)
         if pub.status == "withdrawn":
-            return render_template("tombstone.html", pub=pub), 410
-        return render_template("publication.html", pub=pub, version=pub.current_version)
+            return render_template("reader/tombstone.html", pub=pub,
+                                   citation=cite(pub, page_url)), 410
+        return render_template(
+            "reader/publication.html",
+            pub=pub,
+            version=pub.current_version,
+            citation=cite(pub, page_url),
+            related=_related(session, pub),
+            series_slug=c.series_slug(pub.series) if pub.series else "",
+            type_slug=c.type_slug(pub.type),
+        )
+
+
+def _related(session: Session, pub: Publication) -> list[Publication]:
+    """Similar published publications, best first; none when the index cannot answer."""
+    try:
+        hits = current_app.extensions["index"].more_like_this(pub.id, limit=RELATED)
+    except IndexUnavailable:
+        return []
+    # The index may lag behind the catalogue: trust the catalogue's status.
+    found = {p.id: p for p in _catalogue().load_many(session, [h.id for h in hits])}
+    return [found[h.id] for h in hits if h.id in found and found[h.id].status == "published"]
+
+
+@bp.get("/publications/<slug>/search")
+def search_within(slug: str):  # type: ignore[no-untyped-def]
+    query = request.args.get("q", "")
+    if len(query) > MAX_QUERY:
+        return render_template("search/too_long.html", limit=MAX_QUERY), 413
+    page = requested_page()
+    cat = _catalogue()
+    with cat.reading() as session:
+        pub = _public(session, slug)
+        if slug != pub.slug:
+            return redirect(url_for("reader.search_within", slug=pub.slug, **request.args), 301)
+        if pub.status == "withdrawn":
+            page_url = url_for("reader.publication", slug=pub.slug, _external=True)
+            return render_template("reader/tombstone.html", pub=pub,
+                                   citation=cite(pub, page_url)), 410
+        result = None
+        if query.strip() and pub.current_version is not None:
+            try:
+                result = current_app.extensions["index"].search(
+                    SearchRequest(query=query, page=page, limit=WITHIN_PER_PAGE, within=pub.id,
+                                  facets=False),
+                    page_text=lambda pid, n: cat.page_text(session, pid, n),
+                )
+            except IndexUnavailable:
+                return render_template("search/unavailable.html"), 503
+            check_past_end(page, result.pages)
+        return render_template(
+            "reader/search_within.html", pub=pub, query=query, result=result,
+            pages=result.hits[0].pages if result and result.hits else [],
+            page_url=lambda page: url_for(
+                "reader.search_within", slug=pub.slug, q=query, page=page
+            ),
+        )
 
 
 @bp.get("/publications/<slug>/file.pdf")

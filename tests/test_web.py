@@ -103,6 +103,11 @@ def test_external_link_item(client, cat) -> None:  # type: ignore[no-untyped-def
 
 
 def test_bad_page_numbers(client) -> None:  # type: ignore[no-untyped-def]
+    # The full list moved from / to /publications; old links to /?page=N redirect there.
     assert client.get("/?page=abc").status_code == 400
     assert client.get("/?page=0").status_code == 400
-    assert client.get("/?page=99").status_code == 404
+    moved = client.get("/?page=99")
+    assert moved.status_code == 301 and moved.headers["Location"].endswith("/publications?page=99")
+    assert client.get("/publications?page=abc").status_code == 400
+    assert client.get("/publications?page=0").status_code == 400
+    assert client.get("/publications?page=99").status_code == 404
