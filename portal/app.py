@@ -21,11 +21,31 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.extensions["catalogue"] = Catalogue(settings)
     app.extensions["index"] = SearchIndex(settings.index_dir)
 
-    from portal import browse, search_views, security, views
+    from portal import (
+        api,
+        browse,
+        citation,
+        exports,
+        feeds,
+        metadata,
+        oai,
+        search_views,
+        security,
+        sitemap,
+        views,
+    )
 
     app.register_blueprint(views.bp)
     app.register_blueprint(browse.bp)
     app.register_blueprint(search_views.bp)
+    app.register_blueprint(exports.bp)
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(sitemap.bp)
+    app.register_blueprint(oai.bp)
+    app.register_blueprint(api.bp)
+    metadata.init_app(app)
+    app.add_template_global(citation.styles, "citation_styles")
+    app.add_template_global(feeds.feed_for)
     security.init_app(app)
 
     @app.errorhandler(400)

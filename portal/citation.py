@@ -99,3 +99,46 @@ def _initials(word: str) -> str:
 
 def _sentence(text: str) -> str:
     return text if text[-1:] in ".?!" else f"{text}."
+
+
+@dataclass(frozen=True)
+class Formatted:
+    """A citation in a named style, split so a template can set the title in italics."""
+
+    style: str
+    lead: str
+    title: str
+    after_title: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.lead} {self.title}{self.after_title}"
+
+
+def styles(pub: Publication, page_url: str = "") -> list[Formatted]:
+    """The citation in every style the publication page offers: APA, then Harvard."""
+    apa = cite(pub, page_url)
+    return [Formatted("APA", apa.lead, apa.title, apa.after_title), harvard(pub, page_url)]
+
+
+def harvard(pub: Publication, page_url: str = "") -> Formatted:
+    """Harvard (Cite Them Right): 'Shah, P. and Reed, T. (2021) *Title*. Publisher. Available
+    at: link.'"""
+    base = cite(pub, page_url)
+    inverted = [invert_name(a.person.name) for a in pub.authors if a.person.name.strip()]
+    if len(inverted) > 3:
+        authors = f"{inverted[0]} et al."
+    elif len(inverted) > 1:
+        authors = ", ".join(inverted[:-1]) + " and " + inverted[-1]
+    else:
+        authors = "".join(inverted) or base.authors.rstrip(".")
+    lead = f"{authors} ({base.year})" if authors else f"({base.year})"
+    after = ""
+    if base.series:
+        after += f". {base.series}"
+    after += "" if (not base.series and base.title[-1:] in "?!.") else "."
+    if base.publisher:
+        after += f" {_sentence(base.publisher)}"
+    if base.link:
+        after += f" Available at: {base.link}."
+    return Formatted("Harvard", lead, base.title, after)
