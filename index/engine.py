@@ -236,10 +236,11 @@ class SearchIndex:
                 ix.close()
 
     @staticmethod
-    def _add_docs(w: Any, docs: Iterable[PublicationDoc]) -> int:
+    def _add_docs(w: Any, docs: Iterable[PublicationDoc], fresh: bool = False) -> int:
         n = 0
         for doc in docs:
-            w.delete_by_term("pid", str(int(doc.id)))
+            if not fresh:  # a fresh generation has nothing to replace
+                w.delete_by_term("pid", str(int(doc.id)))
             for fields in to_index_documents(doc):
                 w.add_document(**fields)
             n += 1
@@ -323,7 +324,7 @@ class SearchIndex:
                     if not pending:
                         return
                     with storage.writer(ix, self.lock_timeout, limitmb=64) as w:
-                        written += self._add_docs(w, pending.values())
+                        written += self._add_docs(w, pending.values(), fresh=True)
                     pending.clear()
                     if progress:
                         progress(written)

@@ -17,7 +17,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """Build the portal. Tests pass their own Settings; nothing reads the environment here."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=settings.secret_key, PORTAL_SETTINGS=settings, **overrides)
+    from portal import staff
+
+    app.config.update(SECRET_KEY=settings.secret_key, PORTAL_SETTINGS=settings)
+    app.config.update(staff.config_for(settings))  # session cookies, CSRF
+    app.config.update(overrides)
     app.extensions["catalogue"] = Catalogue(settings)
     app.extensions["index"] = SearchIndex(settings.index_dir)
 
@@ -47,6 +51,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.add_template_global(citation.styles, "citation_styles")
     app.add_template_global(feeds.feed_for)
     security.init_app(app)
+    staff.init_app(app)
 
     @app.errorhandler(400)
     def bad_request(_error: Exception):  # type: ignore[no-untyped-def]

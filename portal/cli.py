@@ -475,3 +475,5 @@ def reindex(ctx: Context, if_needed: bool) -> None:
         if bar is not None:
             bar.close()
     click.echo(f"rebuilt the index: {n} publications (schema version {ctx.index.schema_version})")
+
+from portal import cli_users  # noqa: E402,F401  (registers `portal users ...`)

@@ -815,3 +815,147 @@ def find_type(slug: str) -> str | None:
     """The publication type named by a URL slug ('working-paper'), or None."""
     name = slug.replace("-", " ")
     return name if name in PUBLICATION_TYPES else None
+
+
+# === Staff workspace: file versions, deletion, review lists and the audit trail ===========
+# Used by the staff pages. Each change commits with its journal row and its audit row. The
+# changing functions take the catalogue as their first argument (`self`, as a method would).
+
+ATTENTION_NO_TEXT = "no text layer"
+ATTENTION_NO_ABSTRACT = "no abstract"
+ATTENTION_NO_DATE = "no date"
+ATTENTION_NO_TITLE = "needs a title"
+ATTENTION_UNCONFIRMED = "proposed metadata not confirmed"
+
+
+def replace_file(
+    self: Catalogue,
+    ref: int | str,
+    file: FileInput,
+    *,
+    actor: str = "system",
+    expected_revision: int | None = None,
+) -> Stored:
+    """Attach a new file to a publication as its next version; earlier versions are kept.
+
+    The file must already be in the store. Raises DuplicateFile when the bytes belong to a
+    publication already (this one included), ConflictError when the publication changed
+    since `expected_revision`.
+    """
+    from publications.errors import ConflictError
+
+    with self.session() as session:
+        pub = self.get(session, ref)
+        if expected_revision is not None and pub.revision != expected_revision:
+            raise ConflictError("the publication was changed since it was opened")
+        existing = self.find_file(session, file.sha256)
+        if existing is not None:
+            raise DuplicateFile(existing)
+        stored = self._file_row(session, file)
+        number = max((v.number for v in pub.versions), default=0) + 1
+        for v in pub.versions:
+            v.is_current = False
+        pub.versions.append(
+            FileVersion(
+                file_id=stored.id,
+                number=number,
+                is_current=True,
+                original_name=file.original_name[:500],
+            )
+        )
+        pub.updated_at = utcnow()  # also moves the revision on: open edit forms are stale
+        self._journal(session, pub.id)
+        self._audit(
+            session,
+            actor,
+            "replace-file",
+            pub.id,
+            {"version": number, "sha256": file.sha256, "original_name": file.original_name},
+        )
+        return Stored(pub.id, pub.slug, pub.title, pub.status, stored.page_count,
+                      tuple(stored.flags))
+
+
+def delete_publication(self: Catalogue, ref: int | str, *, actor: str = "system") -> Stored:
+    """Remove a publication's record for good. Its files stay in the store (they are never
+    deleted by the portal), the audit trail keeps what was removed, the index drops it."""
+    with self.session() as session:
+        pub = self.get(session, ref)
+        gone = Stored(pub.id, pub.slug, pub.title, pub.status)
+        snapshot = describe(pub)
+        session.execute(Slug.__table__.delete().where(Slug.publication_id == pub.id))
+        session.delete(pub)
+        session.add(JournalEntry(publication_id=gone.id, action="delete"))
+        self._audit(session, actor, "delete", gone.id, {"record": snapshot})
+        return gone
+
+
+def confirm_metadata(self: Catalogue, ref: int | str) -> None:
+    """Mark a publication's metadata as checked by staff (it leaves the review list)."""
+    with self.session() as session:
+        pub = self.get(session, ref)
+        if not pub.metadata_confirmed:
+            pub.metadata_confirmed = True
+
+
+def attention_reasons(pub: Publication) -> list[str]:
+    """Why a publication needs a person to look at it (empty when it does not)."""
+    reasons = []
+    if not pub.title:
+        reasons.append(ATTENTION_NO_TITLE)
+    version = pub.current_version
+    if version is not None and "no-text-layer" in (version.file.flags or []):
+        reasons.append(ATTENTION_NO_TEXT)
+    if not pub.abstract:
+        reasons.append(ATTENTION_NO_ABSTRACT)
+    if pub.date_year is None:
+        reasons.append(ATTENTION_NO_DATE)
+    if not pub.metadata_confirmed:
+        reasons.append(ATTENTION_UNCONFIRMED)
+    return reasons
+
+
+def staff_listing(
+    session: Session, status: Sequence[str] | None = None, limit: int = 200
+) -> list[Publication]:
+    """Publications newest change first, for staff (any status unless `status` is given)."""
+    q = select(Publication).options(*_load_options())
+    if status is not None:
+        q = q.where(Publication.status.in_(list(status)))
+    return list(session.scalars(q.order_by(Publication.updated_at.desc(),
+                                           Publication.id.desc()).limit(limit)))
+
+
+def needing_attention(session: Session, limit: int = 100) -> list[tuple[Publication, list[str]]]:
+    """Draft and published publications with something missing or unconfirmed."""
+    out = []
+    for pub in staff_listing(session, ("draft", "published"), limit=2000):
+        reasons = attention_reasons(pub)
+        if reasons:
+            out.append((pub, reasons))
+            if len(out) >= limit:
+                break
+    return out
+
+
+def audit_events(
+    session: Session,
+    *,
+    publication_id: int | None = None,
+    actor: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AuditEvent]:
+    """Audit rows newest first, optionally for one publication or one person."""
+    q = select(AuditEvent)
+    if publication_id is not None:
+        q = q.where(AuditEvent.publication_id == publication_id)
+    if actor:
+        q = q.where(AuditEvent.actor == actor)
+    return list(session.scalars(q.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)))
+
+
+def last_changed_by(session: Session, publication_id: int) -> AuditEvent | None:
+    """The newest audit row about a publication (who changed it last, and when)."""
+    events = audit_events(session, publication_id=publication_id, limit=1)
+    return events[0] if events else None

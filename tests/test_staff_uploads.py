@@ -1,0 +1,50 @@
+"""The upload queue keeps every file: stored before it is read, re-read after a crash."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from publications import uploads
+from publications.catalogue import Catalogue
+from publications.models import utcnow
+from tests import pdfs
+
+
+def test_a_file_is_stored_before_it_is_read_and_survives_a_dead_worker(
+        catalogue: Catalogue) -> None:
+    data = pdfs.report_pdf("Play streets in Riverside", "Children play", pages=2)
+    state = uploads.receive(catalogue, "b1", io.BytesIO(data), "play.pdf", "ed@hub.example")
+    assert state.status == uploads.WAITING
+    (row,) = uploads.batch_states(catalogue, "b1")
+    with catalogue.reading() as session:
+        sha = session.get(uploads.Upload, row.id).sha256  # type: ignore[union-attr]
+    assert catalogue.files.exists(sha)  # kept before anything reads it
+    # a worker claims it, then its process dies
+    assert uploads.claim_next(catalogue) == row.id
+    assert uploads.claim_next(catalogue) is None  # nobody else takes a claimed upload
+    assert uploads.release_stale(catalogue) == 0  # not yet given up on
+    with catalogue.session() as session:
+        session.execute(update(uploads.Upload).values(updated_at=utcnow() - timedelta(hours=1)))
+    assert uploads.release_stale(catalogue) == 1
+    errors: list[Exception] = []
+    worker = uploads.UploadWorker(catalogue, on_error=errors.append)
+    worker.kick()
+    worker.join(60)
+    assert errors == []
+    (done,) = uploads.batch_states(catalogue, "b1")
+    assert done.status == uploads.ADDED and done.title == "Play streets in Riverside"
+    with catalogue.reading() as session:
+        pub = catalogue.get(session, done.publication_id)  # type: ignore[arg-type]
+        assert pub.status == "draft" and pub.current_version.original_name == "play.pdf"  # type: ignore[union-attr]
+
+
+def test_refused_files_are_reported_not_queued(catalogue: Catalogue) -> None:
+    refused = uploads.receive(catalogue, "b2", io.BytesIO(b"PK\x03\x04 zip"), "a.docx", "ed")
+    assert refused.status == uploads.FAILED and "ZIP archive" in refused.error
+    empty = uploads.receive(catalogue, "b2", io.BytesIO(b""), "empty.pdf", "ed")
+    assert empty.status == uploads.FAILED and "empty" in empty.error
+    assert uploads.claim_next(catalogue) is None
+    assert list(catalogue.files.all_hashes()) == []
