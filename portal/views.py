@@ -157,6 +157,29 @@ def search_within(slug: str):  # type: ignore[no-untyped-def]
         )
 
 
+@bp.get("/publications/<slug>/cover.png")
+def cover(slug: str):  # type: ignore[no-untyped-def]
+    """A thumbnail of the first page (made once, then served from the covers folder)."""
+    from publications.covers import ensure_cover
+
+    cat = _catalogue()
+    with cat.reading() as session:
+        try:
+            pub = cat.get(session, slug)
+        except NotFound:
+            abort(404)
+        if pub.status == "draft" or pub.current_version is None:
+            abort(404)
+        if slug != pub.slug:
+            return redirect(url_for("reader.cover", slug=pub.slug), 301)
+        sha = pub.current_version.file.sha256
+    png = ensure_cover(cat.settings, cat.files.path_for(sha), sha)
+    if png is None:
+        abort(404)
+    return send_file(png, mimetype="image/png", conditional=True, etag=f"cover-{sha}",
+                     max_age=86400)
+
+
 @bp.get("/publications/<slug>/file.pdf")
 def download(slug: str):  # type: ignore[no-untyped-def]
     cat = _catalogue()
