@@ -85,3 +85,16 @@ def test_index_unavailable_is_a_friendly_503(app, client, monkeypatch) -> None: 
     page = client.get("/search?q=libraries")
     assert page.status_code == 503
     assert "try again" in page.get_data(as_text=True)
+
+
+def test_markup_inside_a_pdf_is_shown_as_text(app, client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cat = app.extensions["catalogue"]
+    path = pdfs.write(tmp_path / "x.pdf", pdfs.report_pdf(
+        "<script>alert(1)</script> Hostile heading", "<script>alert(2)</script> lantern", 2))
+    with Ingester(cat, publish=True) as ing:
+        (out,) = ing.run([Job(str(path), path)])
+    Indexer(cat, app.extensions["index"]).apply_pending()
+    for url in (f"/publications/{out.slug}", "/search?q=lantern+hostile", "/"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert(" not in html, url
+        assert "&lt;script&gt;alert(" in html, url
