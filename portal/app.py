@@ -10,6 +10,7 @@ from flask import Flask, render_template
 from index import SearchIndex
 from publications.catalogue import Catalogue
 from publications.indexer import Indexer
+from publications.usage import UsageCounter
 from publications.settings import Settings
 
 
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.config.update(overrides)
     app.extensions["catalogue"] = Catalogue(settings)
     app.extensions["index"] = SearchIndex(settings.index_dir)
+    app.extensions["usage"] = UsageCounter()
 
     from portal import (
         api,
@@ -97,10 +99,16 @@ def start_indexer(app: Flask, interval: float = 1.0) -> threading.Thread:
     stop = threading.Event()
     app.extensions["indexer_stop"] = stop
 
+    usage = app.extensions["usage"]
+
     def loop() -> None:
+        rounds = 0
         while not stop.wait(interval):
+            rounds += 1
             try:
                 indexer.apply_pending()
+                if rounds % 10 == 0:  # reader counts reach the catalogue every ~10 s
+                    usage.flush(app.extensions["catalogue"])
             except Exception:  # logged; the next round tries again
                 app.logger.exception("indexer round failed")
 

@@ -22,6 +22,7 @@ from portal.paging import SORT_LABELS, check_past_end, requested_page, requested
 from portal.search_views import MAX_QUERY
 from publications import catalogue as c
 from publications.errors import NotFound
+from publications.usage import DOWNLOAD, VIEW, is_robot
 from publications.models import Publication
 
 bp = Blueprint("reader", __name__)
@@ -100,6 +101,7 @@ def publication(slug: str):  # type: ignore[no-untyped-def]
         if pub.status == "withdrawn":
             return render_template("reader/tombstone.html", pub=pub,
                                    citation=cite(pub, page_url)), 410
+        _count(pub.id, VIEW)
         return render_template(
             "reader/publication.html",
             pub=pub,
@@ -109,6 +111,17 @@ def publication(slug: str):  # type: ignore[no-untyped-def]
             series_slug=c.series_slug(pub.series) if pub.series else "",
             type_slug=c.type_slug(pub.type),
         )
+
+
+def _count(publication_id: int, kind: str) -> None:
+    """Count a reader's view or download: no cookie, no address; robots and the later
+    chunks a PDF viewer fetches by range are not counted."""
+    if request.method != "GET" or is_robot(request.headers.get("User-Agent", "")):
+        return
+    ranged = request.headers.get("Range", "")
+    if ranged and not ranged.replace(" ", "").startswith("bytes=0-"):
+        return
+    current_app.extensions["usage"].count(publication_id, kind)
 
 
 def _related(session: Session, pub: Publication) -> list[Publication]:
@@ -193,6 +206,7 @@ def download(slug: str):  # type: ignore[no-untyped-def]
         if slug != pub.slug:
             return redirect(url_for("reader.download", slug=pub.slug), 301)
         stored = pub.current_version.file
+    _count(pub.id, DOWNLOAD)
     path = cat.files.path_for(stored.sha256)
     response = send_file(
         path,

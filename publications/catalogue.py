@@ -95,10 +95,16 @@ class Catalogue:
         if migrate:
             db.migrate(self.engine)
         self._sessions = db.make_sessionmaker(self.engine)
+        if self.engine.dialect.name == "sqlite":
+            self.read_engine = db.make_engine(settings, for_writing=False)
+        else:
+            self.read_engine = self.engine
+        self._read_sessions = db.make_sessionmaker(self.read_engine)
         self.files = FileStore(settings.files_dir)
 
     def close(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -108,7 +114,7 @@ class Catalogue:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        with self._sessions() as session:
+        with self._read_sessions() as session:
             yield session
 
     # --- finding ----------------------------------------------------------------------

@@ -20,18 +20,20 @@ from publications.settings import Settings
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, *, for_writing: bool = True) -> Engine:
+    """An engine for the catalogue. With SQLite, writers and readers get separate engines:
+    a writer's transactions take the write lock at once, a reader's never take it."""
     url = settings.database_url
     if url.startswith("sqlite"):
         settings.home.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 60})
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, immediate=for_writing)
     else:
         engine = create_engine(url, pool_pre_ping=True)
     return engine
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, immediate: bool) -> None:
     # SQLite-specific: WAL lets readers run while one process writes; a long busy timeout
     # lets two `portal ingest` processes take turns instead of failing with "locked";
     # foreign keys are off by default in SQLite.
@@ -47,9 +49,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        # Take the write lock at the start so two writers queue on busy_timeout rather than
-        # deadlocking when both upgrade from a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer takes the write lock at the start so two writers queue on busy_timeout
+        # rather than deadlocking when both upgrade from a read lock. A reader begins a
+        # deferred transaction: in WAL mode it never blocks, nor is blocked by, a writer.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _alembic_config(connection) -> Config:  # type: ignore[no-untyped-def]

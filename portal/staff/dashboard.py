@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from portal.staff import access
 from publications import uploads
 from publications.catalogue import audit_events, needing_attention, staff_listing
+from publications.usage import most_used
 
 bp = Blueprint("dashboard", __name__)
 AUDIT_PAGE = 100
@@ -19,12 +20,14 @@ def home():  # type: ignore[no-untyped-def]
     reading = uploads.unfinished(cat)
     if reading:
         current_app.extensions["staff_uploads"].kick()  # resumes uploads left by a restart
+    current_app.extensions["usage"].flush(cat)  # show counts up to this moment
     with cat.reading() as session:
         drafts = staff_listing(session, ("draft",), limit=100)
         attention = needing_attention(session, limit=100)
         recent = audit_events(session, limit=20)
+        used = most_used(session, days=30, limit=20)
         return render_template("staff/dashboard.html", drafts=drafts, attention=attention,
-                               recent=recent, reading=reading)
+                               recent=recent, reading=reading, used=used)
 
 
 @bp.route("/publications")
