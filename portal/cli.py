@@ -477,3 +477,83 @@ def reindex(ctx: Context, if_needed: bool) -> None:
     click.echo(f"rebuilt the index: {n} publications (schema version {ctx.index.schema_version})")
 
 from portal import cli_users  # noqa: E402,F401  (registers `portal users ...`)
+
+
+# --- staff work from the command line -------------------------------------------------------
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--set", "changes", multiple=True, required=True, metavar="FIELD=VALUE",
+              help="A field to change (repeatable). Lists (authors, organisations, topics, "
+                   "keywords) take values separated by ';'; organisations as 'Name [role]'.")
+@pass_context
+def edit(ctx: Context, ref: str, changes: tuple[str, ...]) -> None:
+    """Change a publication's metadata, as staff do on its edit page."""
+    from publications.fields import KNOWN_FIELDS
+    from publications.manifest import parse_list_field
+
+    values: dict[str, object] = {}
+    for item in changes:
+        field, sep, value = item.partition("=")
+        field = field.strip()
+        if not sep or field not in KNOWN_FIELDS - {"file", "id", "slug", "status",
+                                                    "withdrawn_reason"}:
+            raise click.BadParameter(f"{item!r} is not FIELD=VALUE with a metadata field",
+                                     param_hint="--set")
+        values[field] = parse_list_field(field, value)
+    try:
+        stored = ctx.catalogue.update(ref, values, actor="portal command")
+    except PortalError as exc:
+        _fail(str(exc))
+    ctx.sync_index()
+    click.echo(f"{stored.slug}: updated {', '.join(sorted(values))}")
+
+
+@cli.command("replace-file")
+@click.argument("ref")
+@click.argument("path", type=click.Path(dir_okay=False))
+@pass_context
+def replace_file_command(ctx: Context, ref: str, path: str) -> None:
+    """Attach a new version of a publication's file; earlier versions are kept."""
+    from publications.catalogue import DuplicateFile, FileInput, replace_file
+    from publications.extract import ExtractionPool, ExtractLimits
+    from publications.ingest import check_and_hash
+
+    source = Path(path)
+    settings = ctx.settings
+    try:
+        sha, size = check_and_hash(source)
+        limits = ExtractLimits(settings.extract_timeout, settings.extract_memory_mb,
+                               settings.max_pages)
+        with ExtractionPool(1, limits) as pool:
+            extraction = pool.extract(source)
+        ctx.catalogue.files.put_copy(source, sha)
+        stored = replace_file(ctx.catalogue, ref, FileInput(sha, size, extraction, source.name),
+                              actor="portal command")
+    except DuplicateFile as dup:
+        _fail(f"that file is already stored as publication {dup.existing.id} "
+              f"({dup.existing.slug})")
+    except PortalError as exc:
+        _fail(str(exc))
+    ctx.sync_index()
+    click.echo(f"{stored.slug}: new file version stored")
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--yes", is_flag=True, help="Really delete (otherwise nothing happens).")
+@pass_context
+def delete(ctx: Context, ref: str, yes: bool) -> None:
+    """Delete a publication's record for good (its files stay in the store). Prefer
+    `withdraw`, which keeps a tombstone page."""
+    from publications.catalogue import delete_publication
+
+    if not yes:
+        _fail("deleting cannot be undone; add --yes (or use `portal withdraw` instead)")
+    try:
+        gone = delete_publication(ctx.catalogue, ref, actor="portal command")
+    except PortalError as exc:
+        _fail(str(exc))
+    ctx.sync_index()
+    click.echo(f"deleted publication {gone.id} ({gone.slug})")

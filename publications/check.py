@@ -72,13 +72,9 @@ def check_consistency(
         for tmp in store.stale_temporaries():
             problems.append(Problem("files", f"unfinished temporary file {tmp.name} in the store"))
 
-        orphans = session.scalars(
-            select(StoredFile.sha256).where(
-                ~select(FileVersion.id).where(FileVersion.file_id == StoredFile.id).exists()
-            )
-        ).all()
-        for sha in orphans:
-            problems.append(Problem("catalogue", f"file {sha} belongs to no publication"))
+        # A file row without a publication is allowed: deleting a publication keeps its
+        # files (the portal never deletes stored bytes), and a crash cannot leave one
+        # (the file row and its version commit together).
 
         no_slug = session.scalars(
             select(Publication.id).where(

@@ -80,12 +80,16 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | None, str | Non
         record: dict[str, Any] = {k.strip(): (v or "").strip() for k, v in row.items() if k}
         for name in LIST_FIELDS:
             if record.get(name):
-                parts = [p.strip() for p in record[name].split(";") if p.strip()]
-                if name == "organisations":
-                    record[name] = [_org(p) for p in parts]
-                else:
-                    record[name] = parts
+                record[name] = parse_list_field(name, record[name])
         yield n, {k: v for k, v in record.items() if v != ""}, None
+
+
+def parse_list_field(field: str, value: str) -> object:
+    """A text value as the field wants it: lists split on ';', organisations 'Name [role]'."""
+    if field not in LIST_FIELDS:
+        return value
+    parts = [p.strip() for p in value.split(";") if p.strip()]
+    return [_org(p) for p in parts] if field == "organisations" else parts
 
 
 def _org(text: str) -> dict[str, str]:

@@ -112,3 +112,33 @@ def test_import_csv(tmp_path: Path) -> None:
     shown = json.loads(portal(home, "show", run.lines[0]["slug"], "--json").stdout)
     assert [a["name"] for a in shown["authors"]] == ["A One", "B Two"]
     assert {"name": "Council", "role": "funder"} in shown["organisations"]
+
+
+def test_edit_replace_file_and_delete_from_the_command_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    folder = _folder(tmp_path)
+    added = portal(home, "ingest", "--json", "--publish", str(folder / "a.pdf")).lines[0]
+    run = portal(home, "edit", added["slug"], "--set", "title=Reforming public services",
+                 "--set", "topics=Reform; Councils", "--set",
+                 "organisations=Ashdown Council [commissioned by]")
+    assert run.code == 0, run.stderr
+    shown = json.loads(portal(home, "show", added["slug"], "--json").stdout)
+    assert shown["title"] == "Reforming public services"
+    assert shown["slug"] == "reforming-public-services"
+    assert shown["topics"] == ["Councils", "Reform"]
+    assert shown["organisations"] == [{"name": "Ashdown Council", "role": "commissioned by"}]
+    assert portal(home, "edit", added["slug"], "--set", "colour=red").code == 2
+    assert portal(home, "edit", added["slug"], "--set", "date=someday").code == 1
+
+    new = pdfs.write(tmp_path / "v2.pdf", pdfs.report_pdf("Reforming public services 2", pages=3))
+    assert portal(home, "replace-file", added["slug"], str(new)).code == 0
+    shown = json.loads(portal(home, "show", added["slug"], "--json").stdout)
+    assert [v["number"] for v in shown["versions"]] == [1, 2]
+    assert shown["file"]["pages"] == 3
+    same = portal(home, "replace-file", added["slug"], str(new))
+    assert same.code == 1 and "already stored" in same.stderr
+
+    assert portal(home, "delete", added["slug"]).code == 1  # needs --yes
+    assert portal(home, "delete", added["slug"], "--yes").code == 0
+    assert portal(home, "show", added["slug"]).code == 1
+    assert portal(home, "check").code == 0
