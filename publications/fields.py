@@ -140,15 +140,20 @@ def parse_date(value: Any) -> tuple[int | None, int | None, int | None]:
     return (year, month, day)
 
 
-def _names(value: Any, what: str) -> list[str]:
+def _items(value: Any, what: str) -> list[Any]:
+    """A list field's items: a list as it is, text split on ';', nothing for empty values."""
     if value in (None, ""):
         return []
     if isinstance(value, str):
-        value = [v for v in re.split(r"\s*;\s*", value) if v]
+        return [v for v in re.split(r"\s*;\s*", value) if v]
     if not isinstance(value, list | tuple):
         raise InvalidRecord(f"{what} must be a list")
+    return list(value)
+
+
+def _names(value: Any, what: str) -> list[str]:
     out: list[str] = []
-    for v in value:
+    for v in _items(value, what):
         name = clean_text(v, 300)
         if name and name not in out:
             out.append(name)
@@ -156,14 +161,8 @@ def _names(value: Any, what: str) -> list[str]:
 
 
 def _authors(value: Any) -> list[Author]:
-    if value in (None, ""):
-        return []
-    if isinstance(value, str):
-        value = [v for v in re.split(r"\s*;\s*", value) if v]
-    if not isinstance(value, list | tuple):
-        raise InvalidRecord("authors must be a list")
     out: list[Author] = []
-    for v in value:
+    for v in _items(value, "authors"):
         if isinstance(v, Mapping):
             name = clean_text(v.get("name"), 300)
             aff = clean_text(v.get("affiliation"), 300)
@@ -175,14 +174,8 @@ def _authors(value: Any) -> list[Author]:
 
 
 def _organisations(value: Any) -> list[OrgRole]:
-    if value in (None, ""):
-        return []
-    if isinstance(value, str):
-        value = [v for v in re.split(r"\s*;\s*", value) if v]
-    if not isinstance(value, list | tuple):
-        raise InvalidRecord("organisations must be a list")
     out: list[OrgRole] = []
-    for v in value:
+    for v in _items(value, "organisations"):
         if isinstance(v, Mapping):
             name = clean_text(v.get("name"), 300)
             role = clean_text(v.get("role") or "publisher", 40).lower()
