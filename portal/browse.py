@@ -58,13 +58,17 @@ def topics() -> str:
                   "Publications grouped by the policy area they cover.")
 
 
+def _scope(kind: str, slug: str) -> tuple[c.Scope, str]:
+    with current_app.extensions["catalogue"].reading() as session:
+        found = c.find_scope(session, kind, slug)
+    if found is None:
+        abort(404)
+    return found
+
+
 @bp.get("/topics/<slug>")
 def topic(slug: str) -> str:
-    with current_app.extensions["catalogue"].reading() as session:
-        found = c.find_topic(session, slug)
-        if found is None:
-            abort(404)
-        scope, name = c.Scope(topic_id=found.id), found.name
+    scope, name = _scope("topic", slug)
     return _listing(scope, name, "Topic", parent=url_for("browse.topics"))
 
 
@@ -109,23 +113,16 @@ def organisations() -> str:
 
 @bp.get("/organisations/<slug>")
 def organisation(slug: str) -> str:
+    scope, name = _scope("organisation", slug)
     with current_app.extensions["catalogue"].reading() as session:
-        found = c.find_organisation(session, slug)
-        if found is None:
-            abort(404)
-        scope, name = c.Scope(organisation_id=found.id), found.name
-        roles = c.organisation_roles(session, found.id)
+        roles = c.organisation_roles(session, scope.organisation_id)
     return _listing(scope, name, "Organisation", parent=url_for("browse.organisations"),
                     roles=roles)
 
 
 @bp.get("/people/<slug>")
 def person(slug: str) -> str:
-    with current_app.extensions["catalogue"].reading() as session:
-        found = c.find_person(session, slug)
-        if found is None:
-            abort(404)
-        scope, name = c.Scope(person_id=found.id), found.name
+    scope, name = _scope("person", slug)
     return _listing(scope, name, "Author")
 
 
@@ -139,11 +136,8 @@ def series_index() -> str:
 
 @bp.get("/series/<slug>")
 def series(slug: str) -> str:
-    with current_app.extensions["catalogue"].reading() as session:
-        name = c.find_series(session, slug)
-    if name is None:
-        abort(404)
-    return _listing(c.Scope(series=name), name, "Series", parent=url_for("browse.series_index"))
+    scope, name = _scope("series", slug)
+    return _listing(scope, name, "Series", parent=url_for("browse.series_index"))
 
 
 @bp.get("/titles")

@@ -98,43 +98,33 @@ def latest() -> Response:
     return _feed_of(c.Scope(), "Newest publications", url_for("reader.publications"))
 
 
+def _named_feed(kind: str, slug: str, endpoint: str) -> Response:
+    with current_app.extensions["catalogue"].reading() as session:
+        found = c.find_scope(session, kind, slug)
+    if found is None:
+        abort(404)
+    scope, name = found
+    return _feed_of(scope, name, url_for(endpoint, slug=slug))
+
+
 @bp.get("/feeds/topics/<slug>.atom")
 def topic(slug: str) -> Response:
-    with current_app.extensions["catalogue"].reading() as session:
-        found = c.find_topic(session, slug)
-        if found is None:
-            abort(404)
-        scope, name = c.Scope(topic_id=found.id), found.name
-    return _feed_of(scope, name, url_for("browse.topic", slug=slug))
+    return _named_feed("topic", slug, "browse.topic")
 
 
 @bp.get("/feeds/organisations/<slug>.atom")
 def organisation(slug: str) -> Response:
-    with current_app.extensions["catalogue"].reading() as session:
-        found = c.find_organisation(session, slug)
-        if found is None:
-            abort(404)
-        scope, name = c.Scope(organisation_id=found.id), found.name
-    return _feed_of(scope, name, url_for("browse.organisation", slug=slug))
+    return _named_feed("organisation", slug, "browse.organisation")
 
 
 @bp.get("/feeds/people/<slug>.atom")
 def person(slug: str) -> Response:
-    with current_app.extensions["catalogue"].reading() as session:
-        found = c.find_person(session, slug)
-        if found is None:
-            abort(404)
-        scope, name = c.Scope(person_id=found.id), found.name
-    return _feed_of(scope, name, url_for("browse.person", slug=slug))
+    return _named_feed("person", slug, "browse.person")
 
 
 @bp.get("/feeds/series/<slug>.atom")
 def series(slug: str) -> Response:
-    with current_app.extensions["catalogue"].reading() as session:
-        name = c.find_series(session, slug)
-    if name is None:
-        abort(404)
-    return _feed_of(c.Scope(series=name), name, url_for("browse.series", slug=slug))
+    return _named_feed("series", slug, "browse.series")
 
 
 @bp.get("/search.atom")

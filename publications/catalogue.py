@@ -809,6 +809,21 @@ def find_person(session: Session, slug: str) -> Person | None:
     return session.scalar(select(Person).where(Person.slug == slug))
 
 
+def find_scope(session: Session, kind: str, slug: str) -> tuple[Scope, str] | None:
+    """The listing restriction and display name for a topic, organisation, person or series
+    slug (`kind` is one of those words), or None when nothing has that slug."""
+    if kind == "series":
+        name = find_series(session, slug)
+        return (Scope(series=name), name) if name is not None else None
+    finder, field = {
+        "topic": (find_topic, "topic_id"),
+        "organisation": (find_organisation, "organisation_id"),
+        "person": (find_person, "person_id"),
+    }[kind]
+    found = finder(session, slug)
+    return (Scope(**{field: found.id}), found.name) if found is not None else None
+
+
 def find_series(session: Session, slug: str) -> str | None:
     """The series name whose slug is `slug`, or None. Series are plain text on publications."""
     for group in series_counts(session):
