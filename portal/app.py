@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, render_template
 
 from index import SearchIndex
+from portal.pagecache import PageCache
 from publications.catalogue import Catalogue
 from publications.indexer import Indexer
 from publications.usage import UsageCounter
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.extensions["catalogue"] = Catalogue(settings)
     app.extensions["index"] = SearchIndex(settings.index_dir)
     app.extensions["usage"] = UsageCounter()
+    app.extensions["page_cache"] = PageCache()
 
     from portal import (
         api,

@@ -236,6 +236,8 @@ def _add_signposting(response: Response) -> Response:
     endpoint = request.endpoint
     if endpoint not in ("reader.publication", "reader.download") or response.status_code != 200:
         return response
+    if "Link" in response.headers:  # the view set it already (the publication page does)
+        return response
     slug = (request.view_args or {}).get("slug", "")
     cat = current_app.extensions["catalogue"]
     with cat.reading() as session:

@@ -9,6 +9,7 @@ from flask import (
     current_app,
     redirect,
     render_template,
+    Response,
     request,
     send_file,
     url_for,
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Session
 from index import IndexUnavailable, SearchRequest
 from portal.chart import year_chart
 from portal.citation import cite
+from portal.metadata import signposting
+from portal.pagecache import CachedPage, PageCache
 from portal.paging import SORT_LABELS, check_past_end, requested_page, requested_sort
 from portal.search_views import MAX_QUERY
 from publications import catalogue as c
@@ -93,24 +96,47 @@ def _public(session: Session, slug: str) -> Publication:
 
 @bp.get("/publications/<slug>")
 def publication(slug: str):  # type: ignore[no-untyped-def]
-    with _catalogue().reading() as session:
-        pub = _public(session, slug)
-        if slug != pub.slug:
-            return redirect(url_for("reader.publication", slug=pub.slug), 301)
-        page_url = url_for("reader.publication", slug=pub.slug, _external=True)
-        if pub.status == "withdrawn":
-            return render_template("reader/tombstone.html", pub=pub,
-                                   citation=cite(pub, page_url)), 410
-        _count(pub.id, VIEW)
-        return render_template(
-            "reader/publication.html",
-            pub=pub,
-            version=pub.current_version,
-            citation=cite(pub, page_url),
-            related=_related(session, pub),
-            series_slug=c.series_slug(pub.series) if pub.series else "",
-            type_slug=c.type_slug(pub.type),
-        )
+    cache: PageCache = current_app.extensions["page_cache"]
+    # Read the state before rendering: a page is never filed under a newer state than the
+    # data it was rendered from.
+    state = _state()
+    key = (slug, request.host_url)
+    page = cache.get(key, state)
+    if page is None:
+        with _catalogue().reading() as session:
+            pub = _public(session, slug)
+            if slug != pub.slug:
+                return redirect(url_for("reader.publication", slug=pub.slug), 301)
+            page_url = url_for("reader.publication", slug=pub.slug, _external=True)
+            if pub.status == "withdrawn":
+                return render_template("reader/tombstone.html", pub=pub,
+                                       citation=cite(pub, page_url)), 410
+            body = render_template(
+                "reader/publication.html",
+                pub=pub,
+                version=pub.current_version,
+                citation=cite(pub, page_url),
+                related=_related(session, pub),
+                series_slug=c.series_slug(pub.series) if pub.series else "",
+                type_slug=c.type_slug(pub.type),
+            )
+            page = CachedPage(body.encode("utf-8"), pub.id, signposting(pub))
+        cache.put(key, state, page)
+    _count(page.publication_id, VIEW)
+    response = Response(page.body, mimetype="text/html")
+    response.headers["Link"] = page.link
+    return response
+
+
+def _state() -> tuple[int, int | None]:
+    """What a publication page depends on: the catalogue's journal head and the index's
+    position in the journal (the related publications come from the index)."""
+    head = _catalogue().journal_position()
+    try:
+        applied = current_app.extensions["index"].last_applied()
+    except IndexUnavailable:
+        applied = None
+    return head, applied
 
 
 def _count(publication_id: int, kind: str) -> None:

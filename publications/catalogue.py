@@ -491,6 +491,12 @@ class Catalogue:
     def journal_head(self, session: Session) -> int:
         return int(session.scalar(select(func.max(JournalEntry.id))) or 0)
 
+    def journal_position(self) -> int:
+        """The newest journal row's id, without an ORM session: cheap enough to ask on
+        every request (every change to a publication moves it)."""
+        with self.read_engine.connect() as conn:
+            return int(conn.scalar(select(func.max(JournalEntry.id))) or 0)
+
 
 def _short_id(file: FileInput | None) -> str:
     return file.sha256[:8] if file is not None else "record"

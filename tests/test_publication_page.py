@@ -12,7 +12,7 @@ from portal.citation import cite, format_authors, invert_name
 from publications.fields import build_record
 from publications.indexer import Indexer
 from publications.ingest import Ingester, Job
-from publications.models import FileVersion, StoredFile
+from publications.models import FileVersion, JournalEntry, StoredFile
 from tests import pdfs
 
 DOCS = [
@@ -188,6 +188,9 @@ def test_versions_list(app, client, slug) -> None:  # type: ignore[no-untyped-de
         session.add(newer)
         session.flush()
         session.add(FileVersion(publication_id=pub.id, file_id=newer.id, number=2, is_current=True))
+        # as every change the catalogue makes, this one asks for re-indexing in the same
+        # transaction (which is also what tells a cached page it is out of date)
+        session.add(JournalEntry(publication_id=pub.id, action="upsert"))
     html = client.get(f"/publications/{slug}").get_data(as_text=True)
     assert "<h3>Versions</h3>" in html
     assert "Version 2, added" in html and "5 pages, 2.0 KB <strong>(current)</strong>" in html
@@ -241,3 +244,48 @@ def test_hostile_metadata_is_escaped(app, client) -> None:  # type: ignore[no-un
     assert 'href="javascript:' not in html
     searched = client.get(f"/publications/{stored.slug}/search", query_string={"q": evil})
     assert evil not in searched.get_data(as_text=True)
+
+
+def test_a_served_page_follows_changes_made_by_another_process(app, client, slug, settings) -> None:  # type: ignore[no-untyped-def]
+    first = client.get(f"/publications/{slug}")
+    again = client.get(f"/publications/{slug}")
+    assert again.get_data() == first.get_data()  # the second view is served from memory
+    assert again.headers["Link"] == first.headers["Link"]  # Signposting is kept with it
+    # another process (a second catalogue on the same database) changes the summary
+    from publications.catalogue import Catalogue
+
+    other = Catalogue(settings)
+    try:
+        other.update(slug, {"abstract": "A revised summary written elsewhere."})
+    finally:
+        other.close()
+    html = client.get(f"/publications/{slug}").get_data(as_text=True)
+    assert "A revised summary written elsewhere." in html
+
+
+def test_every_served_view_is_counted(app, client, slug) -> None:  # type: ignore[no-untyped-def]
+    from publications.usage import most_used
+
+    for _ in range(3):  # the first renders the page, the others come from memory
+        assert client.get(f"/publications/{slug}").status_code == 200
+    cat = app.extensions["catalogue"]
+    app.extensions["usage"].flush(cat)
+    with cat.reading() as session:
+        views = {pub.slug: v for pub, v, _ in most_used(session)}
+    assert views[slug] == 3
+
+
+def test_page_cache_stays_within_its_budget() -> None:
+    from portal.pagecache import CachedPage, PageCache
+
+    cache = PageCache(max_bytes=4000)
+    assert cache.get(("page", 0), "state-1") is None  # a view asks first, in the state it read
+    for n in range(10):
+        cache.put(("page", n), "state-1", CachedPage(b"x" * 900, n, ""))
+    assert cache.size <= 4000 and len(cache) == 4
+    assert cache.get(("page", 9), "state-1") is not None  # the newest are kept
+    assert cache.get(("page", 0), "state-1") is None
+    assert cache.get(("page", 9), "state-2") is None  # a new state drops every page
+    assert len(cache) == 0
+    cache.put(("page", 1), "state-1", CachedPage(b"x", 1, ""))  # rendered from an old state
+    assert len(cache) == 0
