@@ -92,10 +92,12 @@ def catalogue_of(app: Flask) -> Catalogue:
     return app.extensions["catalogue"]
 
 
-def start_indexer(app: Flask, interval: float = 1.0) -> threading.Thread:
+def start_indexer(app: Flask, interval: float = 1.0, apply_journal: bool = True) -> threading.Thread:
     """Run the journal-draining indexer in a background thread of a serving process.
 
     Published uploads become searchable within `interval` seconds plus the indexing time.
+    With `apply_journal=False` (every web worker but one) the thread only writes the
+    readers' counts.
     """
     indexer = Indexer(app.extensions["catalogue"], app.extensions["index"])
     stop = threading.Event()
@@ -108,7 +110,8 @@ def start_indexer(app: Flask, interval: float = 1.0) -> threading.Thread:
         while not stop.wait(interval):
             rounds += 1
             try:
-                indexer.apply_pending()
+                if apply_journal:
+                    indexer.apply_pending()
                 if rounds % 10 == 0:  # reader counts reach the catalogue every ~10 s
                     usage.flush(app.extensions["catalogue"])
             except Exception:  # logged; the next round tries again

@@ -329,17 +329,18 @@ def check(ctx: Context, verify_hashes: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes sharing the socket (one per CPU core uses them all).")
 @pass_context
-def serve(ctx: Context, host: str, port: int, threads: int) -> None:
+def serve(ctx: Context, host: str, port: int, threads: int, workers: int) -> None:
     """Serve the portal with a production WSGI server (waitress)."""
-    from waitress import serve as waitress_serve
+    from portal.serving import serve as serve_portal
 
-    from portal.app import create_app, start_indexer
-
-    app = create_app(ctx.settings)
-    start_indexer(app)
     click.echo(f"Serving the portal at http://{host}:{port}/ (Ctrl+C stops)", err=True)
-    waitress_serve(app, host=host, port=port, threads=threads, ident="portal")
+    try:
+        serve_portal(ctx.settings, host, port, threads, workers)
+    except OSError as exc:
+        _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
 
 
 def _fail(message: str) -> None:

@@ -2,11 +2,12 @@
 
 A publication page costs tens of milliseconds to build (the record with its people,
 organisations and files, "more like this" over the index, the citation and the template),
-while the page itself only changes when something in the catalogue or the index does. Every
-change to a publication commits a journal row, and the index records the last journal row
-it applied; so the pair (journal head, index position) names the state a page was rendered
-from. A cached page is used only while both are unchanged, so a reader never sees a page
-older than the catalogue, whichever process made the change.
+while the page itself only changes when something in the catalogue does. Every change to a
+publication commits a journal row in the same transaction, so the journal head names the
+catalogue's state; a cached page is used only while the head is unchanged, so a reader never
+sees a page older than the catalogue, whichever process made the change. (The view keeps a
+page only when the index had applied the journal up to that head, for the related
+publications.)
 
 The cache is per process (no shared state between web workers) and bounded in bytes.
 """
@@ -32,7 +33,7 @@ class CachedPage:
 
 class PageCache:
     """A least-recently-used map from a key to a CachedPage, at most `max_bytes` of bodies,
-    holding pages of one state (journal head, index position) at a time.
+    holding pages of one state (the journal head) at a time.
 
     Thread-safe. A page larger than a quarter of the budget is not kept.
     """

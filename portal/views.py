@@ -97,9 +97,9 @@ def _public(session: Session, slug: str) -> Publication:
 @bp.get("/publications/<slug>")
 def publication(slug: str):  # type: ignore[no-untyped-def]
     cache: PageCache = current_app.extensions["page_cache"]
-    # Read the state before rendering: a page is never filed under a newer state than the
-    # data it was rendered from.
-    state = _state()
+    # The journal head names the catalogue's state. It is read before rendering, so a page
+    # is never filed under a newer state than the data it was rendered from.
+    state = _catalogue().journal_position()
     key = (slug, request.host_url)
     page = cache.get(key, state)
     if page is None:
@@ -121,22 +121,25 @@ def publication(slug: str):  # type: ignore[no-untyped-def]
                 type_slug=c.type_slug(pub.type),
             )
             page = CachedPage(body.encode("utf-8"), pub.id, signposting(pub))
-        cache.put(key, state, page)
+        # Related publications come from the index, which applies the journal a moment
+        # after the catalogue commits: keep only pages rendered from an index that had
+        # caught up. (A `portal reindex` rebuilds the same documents; new ranking code
+        # comes with a restart, which empties the cache.)
+        if _index_has_applied(state):
+            cache.put(key, state, page)
     _count(page.publication_id, VIEW)
     response = Response(page.body, mimetype="text/html")
     response.headers["Link"] = page.link
     return response
 
 
-def _state() -> tuple[int, int | None]:
-    """What a publication page depends on: the catalogue's journal head and the index's
-    position in the journal (the related publications come from the index)."""
-    head = _catalogue().journal_position()
+def _index_has_applied(position: int) -> bool:
+    """True when the index has applied the journal up to `position`: the related
+    publications it gives are then those of the catalogue state at `position`."""
     try:
-        applied = current_app.extensions["index"].last_applied()
+        return (current_app.extensions["index"].last_applied() or 0) >= position
     except IndexUnavailable:
-        applied = None
-    return head, applied
+        return False
 
 
 def _count(publication_id: int, kind: str) -> None:

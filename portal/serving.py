@@ -1,0 +1,86 @@
+"""`portal serve`: waitress in one process, or in several worker processes on one socket.
+
+Python runs one thread at a time per process, so a single waitress process uses one CPU core
+however many threads it has. With `workers` > 1 the parent binds the listening socket, then
+forks that many workers, each with its own app (catalogue connections, index searcher, page
+cache) accepting connections on the shared socket. Exactly one worker drains the index
+journal (the index has a single writer); every worker writes its own readers' counts. The
+parent only watches: a worker that dies is replaced, and SIGTERM or Ctrl+C stops them all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+from typing import Any
+
+from publications.settings import Settings
+
+
+def serve(settings: Settings, host: str, port: int, threads: int, workers: int = 1) -> None:
+    """Serve until interrupted. Raises OSError when the address cannot be bound."""
+    if workers <= 1:
+        _run_worker(settings, threads, apply_journal=True, host=host, port=port)
+        return
+    listener = socket.create_server((host, port), backlog=1024)
+    children: dict[int, int] = {}  # pid -> worker number
+    stopping = False
+
+    def start(number: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = 0
+            try:
+                _run_worker(settings, threads, apply_journal=number == 0, sock=listener)
+            except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
+                code = 1
+            os._exit(code)
+        children[pid] = number
+
+    def stop(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for number in range(workers):
+        start(number)
+    while children:
+        try:
+            pid, _status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        number = children.pop(pid, None)
+        if number is not None and not stopping:
+            print(f"portal serve: worker {number} (pid {pid}) exited; starting another",
+                  file=sys.stderr)
+            time.sleep(0.5)  # a worker that cannot start at all must not spin the CPU
+            start(number)
+    listener.close()
+
+
+def _run_worker(settings: Settings, threads: int, apply_journal: bool,
+                host: str | None = None, port: int | None = None,
+                sock: socket.socket | None = None) -> None:
+    from waitress import serve as waitress_serve
+
+    from portal.app import create_app, start_indexer
+
+    app = create_app(settings)
+    start_indexer(app, apply_journal=apply_journal)
+    if sock is not None:
+        waitress_serve(app, sockets=[sock], threads=threads, ident="portal")
+    else:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="portal")
