@@ -4,7 +4,9 @@ Usage: python bench/ingest.py [--jobs N] [--rounds R] [CORPUS_PDF_DIR]
 
 Both sides use the same N processes over the same text-bearing files (those bare pypdf opens
 without a password and gets text from). Rounds alternate the two so the machine's noise hits
-both alike; the figures printed are the medians, and the ratio is portal / bare.
+both alike; the figures printed are the medians, and the ratio is portal / bare. The CPU time
+of every process on each side (user + system, from the children's resource usage) is printed
+too: on a shared machine it shows the work done, which the wall clock blurs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -53,6 +56,12 @@ def text_bearing(files: list[Path], jobs: int) -> list[Path]:
     with Pool(jobs) as pool:
         results = pool.map(bare_extract, [str(f) for f in files])
     return [f for f, (pages, chars) in zip(files, results, strict=True) if pages and chars > 100]
+
+
+def children_cpu() -> float:
+    """CPU seconds used so far by every child process this one has waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_bare(files: list[Path], jobs: int) -> tuple[float, int]:
@@ -96,21 +105,31 @@ def main() -> None:
     if not args.corpus.is_dir():
         sys.exit(f"corpus not found at {args.corpus}")
     files = text_bearing(sorted(args.corpus.glob("*.pdf")), args.jobs)
-    print(f"text-bearing files: {len(files)}, processes: {args.jobs}, rounds: {args.rounds}")
-    bare_rates, portal_rates = [], []
+    print(f"text-bearing files: {len(files)}, processes: {args.jobs}, rounds: {args.rounds}",
+          flush=True)
+    bare_rates, portal_rates, bare_cpu, portal_cpu = [], [], [], []
     for r in range(1, args.rounds + 1):
+        c0 = children_cpu()
         t_bare, p_bare = run_bare(files, args.jobs)
+        c1 = children_cpu()
         t_portal, p_portal = run_portal(files, args.jobs)
+        c2 = children_cpu()
         bare_rates.append(p_bare / t_bare)
         portal_rates.append(p_portal / t_portal)
+        bare_cpu.append(c1 - c0)
+        portal_cpu.append(c2 - c1)
         print(
-            f"round {r}: bare pypdf {p_bare} pages in {t_bare:.1f} s = {p_bare / t_bare:.1f} pages/s; "
-            f"portal ingest {p_portal} pages in {t_portal:.1f} s = {p_portal / t_portal:.1f} pages/s"
+            f"round {r}: bare pypdf {p_bare} pages in {t_bare:.1f} s = {p_bare / t_bare:.1f} pages/s "
+            f"({c1 - c0:.1f} CPU s); portal ingest {p_portal} pages in {t_portal:.1f} s = "
+            f"{p_portal / t_portal:.1f} pages/s ({c2 - c1:.1f} CPU s)", flush=True
         )
     bare, portal = statistics.median(bare_rates), statistics.median(portal_rates)
     print(f"median bare pypdf extraction: {bare:.1f} pages/s")
     print(f"median portal ingest:         {portal:.1f} pages/s")
     print(f"ratio portal / bare:          {portal / bare:.2f}")
+    print(f"CPU seconds, median: bare {statistics.median(bare_cpu):.1f}, portal "
+          f"{statistics.median(portal_cpu):.1f} (ratio bare / portal "
+          f"{statistics.median(bare_cpu) / statistics.median(portal_cpu):.2f})")
 
 
 if __name__ == "__main__":
