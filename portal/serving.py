@@ -27,7 +27,9 @@ def serve(settings: Settings, host: str, port: int, threads: int, workers: int =
         return
     listener = socket.create_server((host, port), backlog=1024)
     children: dict[int, int] = {}  # pid -> worker number
-    stopping = False
+    started: dict[int, float] = {}  # worker number -> when it last started
+    quick_deaths = 0
+    stopping = failed = False
 
     def start(number: int) -> None:
         pid = os.fork()
@@ -37,10 +39,12 @@ def serve(settings: Settings, host: str, port: int, threads: int, workers: int =
             code = 0
             try:
                 _run_worker(settings, threads, apply_journal=number == 0, sock=listener)
-            except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
+            except BaseException as exc:  # noqa: BLE001 - never return into the parent's code
+                print(f"portal serve: worker {number} stopped: {exc!r}", file=sys.stderr)
                 code = 1
             os._exit(code)
         children[pid] = number
+        started[number] = time.monotonic()
 
     def stop(_signum: int, _frame: Any) -> None:
         nonlocal stopping
@@ -63,12 +67,24 @@ def serve(settings: Settings, host: str, port: int, threads: int, workers: int =
         except InterruptedError:
             continue
         number = children.pop(pid, None)
-        if number is not None and not stopping:
-            print(f"portal serve: worker {number} (pid {pid}) exited; starting another",
+        if number is None or stopping:
+            continue
+        # A worker that dies at once, again and again, cannot start at all (a broken data
+        # home, say): stop rather than restart it forever.
+        quick_deaths = quick_deaths + 1 if time.monotonic() - started[number] < 5 else 0
+        if quick_deaths >= 5:
+            print("portal serve: workers keep exiting as they start; stopping",
                   file=sys.stderr)
-            time.sleep(0.5)  # a worker that cannot start at all must not spin the CPU
-            start(number)
+            stop(signal.SIGTERM, None)
+            failed = True
+            continue
+        print(f"portal serve: worker {number} (pid {pid}) exited; starting another",
+              file=sys.stderr)
+        time.sleep(0.5)
+        start(number)
     listener.close()
+    if failed:
+        raise SystemExit(1)
 
 
 def _run_worker(settings: Settings, threads: int, apply_journal: bool,

@@ -91,3 +91,18 @@ def test_serve_says_when_the_address_is_taken(tmp_path: Path) -> None:
     assert run.code == 1
     assert f"cannot serve on 127.0.0.1:{port}" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_workers_that_cannot_start_stop_the_server(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the data home's database folder should be")
+    port = _free_port()
+    proc = subprocess.run(
+        [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "2"],
+        env={**portal_env(tmp_path / "home"),
+             "PORTAL_DATABASE_URL": f"sqlite:///{blocked}/catalogue.sqlite"},
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "workers keep exiting as they start" in proc.stderr
+    assert "Traceback" not in proc.stderr
