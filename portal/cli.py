@@ -14,7 +14,7 @@ from index import IndexUnavailable, SearchIndex
 from publications.catalogue import Catalogue, describe
 from publications.indexer import Indexer, index_problems
 from publications.errors import PortalError
-from publications.ingest import IndexingAlongside, Ingester, Job, Outcome, find_files
+from publications.ingest import Ingester, Job, Outcome, find_files
 from publications.manifest import read_manifest
 from publications.settings import Settings
 
@@ -198,8 +198,7 @@ def ingest(ctx: Context, paths: tuple[str, ...], publish: bool, jobs: int, as_js
     reporter = Reporter(as_json, len(jobs_list) + len(missing), "file")
     for o in missing:
         reporter(o)
-    with Ingester(ctx.catalogue, jobs=jobs, publish=publish) as ingester, \
-            IndexingAlongside(ctx.indexer.apply_pending):
+    with Ingester(ctx.catalogue, jobs=jobs, publish=publish) as ingester:
         ingester.run(jobs_list, reporter)
     ctx.sync_index()
     sys.exit(reporter.finish())
@@ -225,8 +224,7 @@ def import_(ctx: Context, manifest: str, publish: bool, jobs: int, as_json: bool
             reporter(Outcome(line.label, "failed", error=line.error))
         else:
             jobs_list.append(Job(line.label, line.file, line.record))
-    with Ingester(ctx.catalogue, jobs=jobs, publish=publish, actor="portal import") as ingester, \
-            IndexingAlongside(ctx.indexer.apply_pending):
+    with Ingester(ctx.catalogue, jobs=jobs, publish=publish, actor="portal import") as ingester:
         ingester.run(jobs_list, reporter)
     ctx.sync_index()
     sys.exit(reporter.finish())

@@ -124,43 +124,6 @@ def record_from(
     return build_record(values), provenance
 
 
-class IndexingAlongside:
-    """Brings the search index up to date in a background thread while a batch runs.
-
-    Indexing a publication is work for the ingesting process, while extraction is work for
-    the worker processes; run one after the other, the index update is a tail after the last
-    extraction. Here `apply` (the indexer's `apply_pending`) runs every `interval` seconds
-    during the batch, so the index follows the catalogue as files are stored. Safety does not
-    depend on it: the journal rows commit with the records, the indexer is the same single
-    writer, and the caller applies whatever is left once more at the end (a failed round is
-    simply retried by the next one or by that final call).
-    """
-
-    def __init__(self, apply: Callable[[], object], interval: float = 2.0) -> None:
-        self.apply = apply
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.failures = 0
-
-    def __enter__(self) -> IndexingAlongside:
-        self._thread = threading.Thread(target=self._loop, name="index-alongside", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.apply()
-            except Exception:  # the final apply at the end reports what is still wrong
-                self.failures += 1
-
-
 class Ingester:
     """Runs the steps for many inputs; reports one Outcome per input as each finishes."""
 
