@@ -52,8 +52,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     metadata.init_app(app)
     app.add_template_global(citation.styles, "citation_styles")
     app.add_template_global(feeds.feed_for)
-    security.init_app(app)
     staff.init_app(app)
+    security.init_app(app)  # after every blueprint: it limits views by endpoint
 
     @app.errorhandler(400)
     def bad_request(_error: Exception):  # type: ignore[no-untyped-def]

@@ -29,6 +29,9 @@ class FileStore:
         self.tmp = self.root / "tmp"
 
     def path_for(self, sha256: str) -> Path:
+        # Only a SHA-256 names a file, so no value can make a path outside the store.
+        if len(sha256) != 64 or not all(ch in "0123456789abcdef" for ch in sha256):
+            raise ValueError(f"not a SHA-256: {sha256[:80]!r}")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def exists(self, sha256: str) -> bool:

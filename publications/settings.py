@@ -19,6 +19,14 @@ SETTINGS_HELP: dict[str, str] = {
     "max_pages": "Pages read from one PDF; later pages are counted but not extracted.",
     "secret_key": "Flask secret key (sessions); set it in production.",
     "base_url": "Public base URL used in absolute links (feeds, citation tags).",
+    "login_rate_limit": "Staff sign-in attempts allowed per client address, e.g. '10/minute'; "
+                        "'off' disables.",
+    "search_rate_limit": "Searches allowed per client address (search page, API, feeds, "
+                         "exports), e.g. '60/10 seconds'; 'off' disables.",
+    "rate_limit_storage": "Where rate-limit counts are kept: 'memory://' (each process counts "
+                          "on its own) or a shared store such as 'redis://host:6379'.",
+    "trusted_proxies": "Reverse proxies in front of the portal whose X-Forwarded-For and "
+                       "X-Forwarded-Proto headers are believed (0: none).",
 }
 
 
@@ -35,6 +43,10 @@ class Settings:
     max_pages: int = 5000
     secret_key: str = "dev-only-change-me"
     base_url: str = "http://127.0.0.1:5000"
+    login_rate_limit: str = "10/minute"
+    search_rate_limit: str = "60/10 seconds"
+    rate_limit_storage: str = "memory://"
+    trusted_proxies: int = 0
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -70,6 +82,8 @@ class Settings:
                 values[f.name] = int(raw)
             elif f.name == "extract_timeout":
                 values[f.name] = float(raw)
+            elif f.name == "trusted_proxies":
+                values[f.name] = int(raw)
             else:
                 values[f.name] = raw
         values.update(overrides)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
 from publications.catalogue import Catalogue
 from publications.users import Account, Accounts
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Pages a person who is not signed in may see.
 PUBLIC_ENDPOINTS = frozenset({"staff.auth.login"})
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,6 +69,11 @@ def sign_in(account: Account) -> None:
 
 
 def sign_out() -> None:
+    """End this session and every other session of the same account: the cookie holds the
+    session itself, so a copy taken earlier would otherwise stay valid until it expires."""
+    account = current_account()
+    if account is not None:
+        accounts().end_sessions(account.id)
     session.clear()
     g.staff_account = None
 
@@ -88,8 +96,21 @@ def guard() -> Any:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path inside the staff workspace is followed after sign-in (no open redirect)."""
-    if target and target.startswith("/staff/") and not target.startswith("//") \
-            and "\\" not in target:
-        return target
-    return url_for("staff.dashboard.home")
+    """Only a path inside the staff workspace is followed after sign-in (no open redirect).
+
+    Refused, in favour of the staff home page: anything with a scheme or a host
+    (`https://evil.example`, `//evil.example`, `javascript:`), a backslash (which browsers
+    read as a slash: `/\\evil.example`), a control character (which could split the
+    Location header), `..` segments, and any of these hidden behind percent-encoding.
+    """
+    home = url_for("staff.dashboard.home")
+    if not target or len(target) > 2000:
+        return home
+    decoded = unquote(target)
+    for form in (target, decoded):
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc or "\\" in form or _CONTROL.search(form) \
+                or form.startswith("//") or not (form + "/").startswith("/staff/") \
+                or ".." in form.split("?")[0].split("/"):
+            return home
+    return target

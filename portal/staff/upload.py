@@ -7,6 +7,7 @@ point loses nothing: the drafts wait on the staff home page.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import BinaryIO
 
@@ -21,6 +22,7 @@ from publications.ingest import Ingester
 from publications.sniff import sniff_pdf
 
 bp = Blueprint("upload", __name__)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_FILES = 50  # files in one upload; the whole request is capped accordingly
 REFRESH_SECONDS = 2
 
@@ -84,5 +86,7 @@ def receive_file(catalogue: Catalogue, stream: BinaryIO, filename: str
 
 
 def plain_name(name: str) -> str:
-    """The file's own name without any folders a browser may send."""
-    return name.replace("\\", "/").rsplit("/", 1)[-1][:300]
+    """The file's own name without any folders a browser may send, control characters (NUL,
+    CR, LF) or a bare `.`/`..`. It is only ever shown and recorded, never used as a path."""
+    name = _CONTROL.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return name[:300] if name not in ("", ".", "..") else "unnamed.pdf"
