@@ -62,12 +62,14 @@ def add_security_headers(response: Response) -> Response:
 
 
 def refuse_control_characters() -> None:
-    """A control character (NUL, CR, LF...) in the path or the query string is refused with
-    400 before any view sees it: no slug, file name, redirect target or search has one."""
+    """A control character (NUL, CR, LF...) in the path or in a query parameter is refused
+    with 400 before any view sees it: no slug, id, filter, redirect target or page number
+    has one. The free text of a search (`q`) is the exception: any string is a valid query,
+    and it only ever reaches the search engine, never a path, a header or SQL."""
     if _CONTROL.search(request.path):
         abort(400)
     for key, value in request.args.items(multi=True):
-        if _CONTROL.search(key) or _CONTROL.search(value):
+        if _CONTROL.search(key) or (key != "q" and _CONTROL.search(value)):
             abort(400)
 
 
@@ -107,12 +109,15 @@ def _install_rate_limits(app: Flask, settings: Settings) -> Limiter:
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.rate_limit_storage,
                       strategy="moving-window", headers_enabled=False,
                       key_prefix="portal")
+    # The limiter checks a decorated view when it runs, so each view is swapped for its
+    # limited wrapper (the blueprints stay free of rate-limit code).
+    views = app.view_functions
     if login:
-        limiter.limit(login, methods=["POST"], scope="login")(app.view_functions[LOGIN_ENDPOINT])
+        views[LOGIN_ENDPOINT] = limiter.limit(login, methods=["POST"])(views[LOGIN_ENDPOINT])
     if search:
         shared = limiter.shared_limit(search, scope="search")
         for endpoint in SEARCH_ENDPOINTS:
-            shared(app.view_functions[endpoint])
+            views[endpoint] = shared(views[endpoint])
     app.extensions["rate_limiter"] = limiter
 
     @app.errorhandler(RateLimitExceeded)
