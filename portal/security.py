@@ -45,6 +45,7 @@ OFF = ("", "off", "none", "0")
 # PostgreSQL and by the operating system's path functions.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+FORM_BYTES = 2 * 1024 * 1024  # the largest request body outside the staff upload forms
 
 
 def add_security_headers(response: Response) -> Response:
@@ -147,6 +148,10 @@ def init_app(app: Flask) -> None:
     if settings.trusted_proxies > 0:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)  # type: ignore[method-assign]
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        # No reader route takes a body (OAI-PMH's POST is a few fields); the staff upload
+        # forms raise the cap for signed-in staff only (portal.staff.access.body_limit).
+        app.config["MAX_CONTENT_LENGTH"] = FORM_BYTES
     app.before_request(refuse_control_characters)
     app.after_request(add_security_headers)
     _install_rate_limits(app, settings)

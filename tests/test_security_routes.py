@@ -7,6 +7,7 @@ The matrix is built from `app.url_map`: a route added without a line in ROUTES f
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -407,3 +408,60 @@ def test_https_deployments_get_strict_transport_security(tmp_path: Path) -> None
     assert hsts and "max-age=" in hsts
     for app in (plain, secure):
         app.extensions["catalogue"].close()
+
+
+class _CountingFile(io.FileIO):
+    """A request body on disk that counts how much of it the portal reads."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.consumed = 0
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def,override]
+        n = super().readinto(buffer) or 0
+        self.consumed += n
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        data = super().read(size)
+        self.consumed += len(data or b"")
+        return data or b""
+
+
+def _big_multipart(path: Path, megabytes: int) -> str:
+    boundary = "b0undary"
+    with open(path, "wb") as out:
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+                  f'filename="big.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n'
+                  .encode())
+        out.write(b"0" * (megabytes * 1024 * 1024))
+        out.write(f"\r\n--{boundary}--\r\n".encode())
+    return f"multipart/form-data; boundary={boundary}"
+
+
+def test_large_bodies_are_refused_before_they_are_read(portal: Portal, tmp_path: Path) -> None:
+    body = tmp_path / "body"
+    content_type = _big_multipart(body, 5)
+    size = body.stat().st_size
+    # Not signed in: turned away without reading the body (no parsing, no spooling).
+    for url in ("/staff/upload", f"/staff/publications/{portal.ids['report']}/file",
+                "/staff/users/"):
+        with _CountingFile(body) as stream:
+            response = portal.app.test_client().post(url, input_stream=stream,
+                                                     content_type=content_type)
+            assert response.status_code == 302, url
+            assert stream.consumed < 64 * 1024, (url, stream.consumed)
+    # Signed in, a form that takes no file refuses a body past a form's size (413)...
+    editor = portal.client(EDITOR)
+    for url in ("/staff/users/disable", f"/staff/publications/{portal.ids['report']}/withdraw",
+                "/staff/login"):
+        with _CountingFile(body) as stream:
+            response = editor.post(url, input_stream=stream, content_type=content_type)
+            assert response.status_code == 413, url
+            assert stream.consumed < size, url
+    # ...and so does the public OAI-PMH endpoint, the one reader route that takes a POST.
+    with _CountingFile(body) as stream:
+        response = portal.app.test_client().post("/oai", input_stream=stream,
+                                                 content_type=content_type)
+        assert response.status_code == 413
+        assert_security_headers(response, "413")

@@ -18,6 +18,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Pages a person who is not signed in may see.
 PUBLIC_ENDPOINTS = frozenset({"staff.auth.login"})
 F = TypeVar("F", bound=Callable[..., Any])
+# Staff forms that carry files, and how many files at most; every other form is small.
+UPLOAD_ENDPOINTS = {"staff.upload.upload": 50, "staff.edit.replace": 1}
+FORM_BYTES = 2 * 1024 * 1024  # as portal.security.FORM_BYTES
 
 
 def catalogue() -> Catalogue:
@@ -84,15 +87,30 @@ def actor() -> str:
 
 
 def guard() -> Any:
-    """Runs before every staff page: CSRF on state changes, then sign-in."""
-    if request.method not in ("GET", "HEAD", "OPTIONS") and \
-            current_app.config.get("WTF_CSRF_ENABLED", True):
-        current_app.extensions["staff_csrf"].protect()
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
-    if current_account() is None:
+    """Runs before every staff page: sign-in, then a cap on the request body, then CSRF on
+    state changes.
+
+    Sign-in comes first so that a request from someone not signed in is turned away before
+    its body is read: checking a CSRF token parses the form, and an upload-sized body from
+    anyone on the internet would otherwise be spooled to disk first.
+    """
+    if request.endpoint not in PUBLIC_ENDPOINTS and current_account() is None:
         return redirect(url_for("staff.auth.login", next=request.full_path.rstrip("?")))
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        request.max_content_length = body_limit()
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            current_app.extensions["staff_csrf"].protect()
     return None
+
+
+def body_limit() -> int:
+    """The largest request body this staff request may send: files for the upload forms
+    (for signed-in staff only), a plain form's worth for everything else."""
+    files = UPLOAD_ENDPOINTS.get(request.endpoint or "", 0)
+    if files and current_account() is not None:
+        # plus room for the other fields and the multipart headers
+        return files * catalogue().settings.max_upload_bytes + 64 * 1024
+    return FORM_BYTES
 
 
 def safe_next(target: str | None) -> str:

@@ -23,7 +23,7 @@ from publications.sniff import sniff_pdf
 
 bp = Blueprint("upload", __name__)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-MAX_FILES = 50  # files in one upload; the whole request is capped accordingly
+MAX_FILES = access.UPLOAD_ENDPOINTS["staff.upload.upload"]  # files in one upload
 REFRESH_SECONDS = 2
 
 
@@ -36,9 +36,8 @@ def upload():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render_template("staff/upload.html", error=None)
     cat = access.catalogue()
-    # Cap the whole request before the form is parsed, so a huge body is refused while it
-    # streams in rather than after it has been spooled to disk.
-    request.max_content_length = cat.settings.max_upload_bytes * MAX_FILES
+    # The staff guard capped the whole request before the form was parsed
+    # (access.body_limit), so a huge body was refused while it streamed in.
     files = [f for f in request.files.getlist("files") if f and f.filename]
     if not files or len(files) > MAX_FILES:
         error = ("Choose one or more PDF files to upload." if not files
