@@ -44,6 +44,7 @@ OFF = ("", "off", "none", "0")
 # C0 controls and DEL: never part of a real address; NUL in particular is refused by
 # PostgreSQL and by the operating system's path functions.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+URL_FOR_OPTIONS = frozenset({"_anchor", "_external", "_method", "_scheme"})
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 FORM_BYTES = 2 * 1024 * 1024  # the largest request body outside the staff upload forms
 
@@ -62,15 +63,21 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
-def refuse_control_characters() -> None:
+def refuse_hostile_addresses() -> None:
     """A control character (NUL, CR, LF...) in the path or in a query parameter is refused
     with 400 before any view sees it: no slug, id, filter, redirect target or page number
     has one. The free text of a search (`q`) is the exception: any string is a valid query,
-    and it only ever reaches the search engine, never a path, a header or SQL."""
+    and it only ever reaches the search engine, never a path, a header or SQL.
+
+    Also refused: parameters named like url_for's own options (`_external`, `_scheme`...).
+    Listing and search pages rebuild their links from the query string with url_for, which
+    would otherwise take them as options (absolute links, a 500 on a bad `_method`)."""
     if _CONTROL.search(request.path):
         abort(400)
     for key, value in request.args.items(multi=True):
         if _CONTROL.search(key) or (key != "q" and _CONTROL.search(value)):
+            abort(400)
+        if key in URL_FOR_OPTIONS:
             abort(400)
 
 
@@ -152,6 +159,6 @@ def init_app(app: Flask) -> None:
         # No reader route takes a body (OAI-PMH's POST is a few fields); the staff upload
         # forms raise the cap for signed-in staff only (portal.staff.access.body_limit).
         app.config["MAX_CONTENT_LENGTH"] = FORM_BYTES
-    app.before_request(refuse_control_characters)
+    app.before_request(refuse_hostile_addresses)
     app.after_request(add_security_headers)
     _install_rate_limits(app, settings)

@@ -124,6 +124,21 @@ def test_nul_and_control_characters_in_the_query_are_refused(portal: Portal) -> 
         assert client.get(url).status_code == 200, url
 
 
+def test_url_for_options_in_the_query_are_refused(portal: Portal) -> None:
+    """Listing pages rebuild links from the query string; url_for's own options in it would
+    make absolute or broken links (and a 500)."""
+    client = portal.app.test_client()
+    topic = portal.slugs["topics"]
+    for url in ("/search?q=libraries&_scheme=javascript&_external=1", "/search?q=x&_anchor=x",
+                "/search?q=x&_method=POST", f"/topics/{topic}?_external=1&page=1",
+                "/publications?_external=1", f"/publications/{portal.ids['report']}/search"
+                "?q=x&_external=1&_scheme=javascript", "/search.atom?q=x&_external=1"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+    html = client.get(f"/topics/{topic}?q=x&_=123").get_data(as_text=True)
+    assert 'href="http' not in html.split("<main", 1)[1].split("</main>")[0]
+
+
 def test_the_store_names_files_only_by_their_hash(tmp_path: Path) -> None:
     store = FileStore(tmp_path / "files")
     for bad in ("../../etc/passwd", "/etc/passwd", "a" * 63 + "/", "A" * 64, "", "ab\x00cd"):
