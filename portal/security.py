@@ -154,7 +154,8 @@ def init_app(app: Flask) -> None:
     settings: Settings = app.config["PORTAL_SETTINGS"]
     if settings.trusted_proxies > 0:
         n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)  # type: ignore[method-assign]
+        behind_proxy = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)
+        app.wsgi_app = behind_proxy  # type: ignore[method-assign]
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         # No reader route takes a body (OAI-PMH's POST is a few fields); the staff upload
         # forms raise the cap for signed-in staff only (portal.staff.access.body_limit).

@@ -8,6 +8,7 @@ The matrix is built from `app.url_map`: a route added without a line in ROUTES f
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -230,8 +231,6 @@ def _forms(portal: Portal, client: FlaskClient) -> dict[tuple[str, str], dict[st
     token were accepted."""
     report = portal.ids["report"]
     edit = client.get(f"/staff/publications/{report}/edit").get_data(as_text=True)
-    import re
-
     revision = re.search(r'name="revision" value="(\d+)"', edit)
     assert revision
     pdf = pdfs.report_pdf("A file sent by a forged form", "Forgery", 2)
@@ -254,9 +253,7 @@ def _forms(portal: Portal, client: FlaskClient) -> dict[tuple[str, str], dict[st
     }
 
 
-def pdfs_upload(data: bytes, name: str):  # type: ignore[no-untyped-def]
-    import io
-
+def pdfs_upload(data: bytes, name: str) -> tuple[io.BytesIO, str]:
     return (io.BytesIO(data), name)
 
 
