@@ -18,11 +18,15 @@ from publications.catalogue import Catalogue, FileInput
 from publications.errors import IngestError
 from publications.filestore import FileTooLarge
 from publications.ingest import Ingester
+from publications.ocr import available as ocr_available
 from publications.sniff import sniff_pdf
 
 bp = Blueprint("upload", __name__)
 MAX_FILES = 50  # files in one upload; the whole request is capped accordingly
 REFRESH_SECONDS = 2
+OCR_MISSING = ("Text recognition (OCR) is not installed on this server, so scanned pages cannot "
+               "be read. Upload without it, or ask an administrator to install OCRmyPDF and "
+               "Tesseract.")
 
 
 def worker() -> uploads.UploadWorker:
@@ -32,7 +36,7 @@ def worker() -> uploads.UploadWorker:
 @bp.route("/upload", methods=["GET", "POST"])
 def upload():  # type: ignore[no-untyped-def]
     if request.method == "GET":
-        return render_template("staff/upload.html", error=None)
+        return render_template("staff/upload.html", ocr_ready=ocr_available(), error=None)
     cat = access.catalogue()
     # Cap the whole request before the form is parsed, so a huge body is refused while it
     # streams in rather than after it has been spooled to disk.
@@ -41,10 +45,14 @@ def upload():  # type: ignore[no-untyped-def]
     if not files or len(files) > MAX_FILES:
         error = ("Choose one or more PDF files to upload." if not files
                  else f"Upload at most {MAX_FILES} files at a time.")
-        return render_template("staff/upload.html", error=error), 400
+        return render_template("staff/upload.html", ocr_ready=ocr_available(), error=error), 400
+    ocr = request.form.get("ocr") == "yes"
+    if ocr and not ocr_available():
+        return render_template("staff/upload.html", ocr_ready=ocr_available(), error=OCR_MISSING), 400
     batch = secrets.token_hex(8)
     for f in files:
-        uploads.receive(cat, batch, f.stream, plain_name(f.filename or ""), access.actor())
+        uploads.receive(cat, batch, f.stream, plain_name(f.filename or ""), access.actor(),
+                        ocr=ocr)
     worker().kick()
     return redirect(url_for(".status", batch=batch), 303)
 
