@@ -122,9 +122,11 @@ def with_recognised_text(
         return replace(extraction, flags=(*extraction.flags, FLAG_OCR_FAILED))
     if not any(p.strip() for p in pages):
         return replace(extraction, flags=(*extraction.flags, FLAG_OCR_FAILED))
-    # Only the pages that were read are kept, as extraction does (max_pages).
-    pages = pages[: len(extraction.pages)]
-    return replace(extraction, pages=pages, flags=(*others, FLAG_OCR))
+    # Only the pages that were read are kept, as extraction does (max_pages). A page whose
+    # own text layer says more than the recognised text keeps its own text.
+    merged = tuple(own if len(own.strip()) >= len(seen) else seen
+                   for own, seen in zip(extraction.pages, pages, strict=False))
+    return replace(extraction, pages=merged, flags=(*others, FLAG_OCR))
 
 
 def _pages(text: str, page_count: int) -> tuple[str, ...]:
@@ -145,7 +147,7 @@ def _kill_group(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         proc.kill()
-    proc.wait(10)
+    proc.communicate(timeout=10)  # reaps it and closes its pipe
 
 
 def _last_line(err: bytes | None) -> str:

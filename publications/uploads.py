@@ -172,8 +172,11 @@ def claim_next(catalogue: Catalogue) -> int | None:
 
 def release_stale(catalogue: Catalogue) -> int:
     """Put back uploads claimed by a worker that died (claimed longer ago than any
-    extraction may take)."""
-    cutoff = utcnow() - timedelta(seconds=catalogue.settings.extract_timeout * 2 + 60)
+    extraction, with OCR, may take)."""
+    settings = catalogue.settings
+    # reading may include OCR of a scan, which has its own, longer, time limit
+    cutoff = utcnow() - timedelta(
+        seconds=settings.extract_timeout * 2 + settings.ocr_timeout + 60)
     with catalogue.session() as session:
         return session.execute(
             update(Upload)

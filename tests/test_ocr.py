@@ -63,6 +63,48 @@ def test_sidecar_text_is_split_into_pages() -> None:
     assert ocr._pages("a\fb\fc\f", 2) == ("a", "b")
 
 
+def test_recognised_text_replaces_missing_text_and_failures_keep_the_file(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from publications.errors import IngestError
+    from publications.records import Extraction
+
+    scan = Extraction(page_count=3, pages=("", "Page two printed text, longer", ""),
+                      flags=("no-text-layer", "encrypted"))
+    monkeypatch.setattr(ocr, "recognise", lambda *a, **k: ("Seen one", "two", "Seen three"))
+    done = ocr.with_recognised_text(scan, Path("x.pdf"), timeout=5, memory_mb=0)
+    assert done.pages == ("Seen one", "Page two printed text, longer", "Seen three")
+    assert done.flags == ("encrypted", "ocr")
+    # a file with a text layer is not touched
+    text = Extraction(page_count=1, pages=("words " * 50,))
+    assert ocr.with_recognised_text(text, Path("x.pdf"), timeout=5, memory_mb=0) is text
+
+    def fail(*a, **k):  # type: ignore[no-untyped-def]
+        raise IngestError("recognising the text took longer than 5 seconds and was stopped")
+
+    monkeypatch.setattr(ocr, "recognise", fail)
+    kept = ocr.with_recognised_text(scan, Path("x.pdf"), timeout=5, memory_mb=0)
+    assert kept.pages == scan.pages and kept.flags == (*scan.flags, "ocr-failed")
+    monkeypatch.setattr(ocr, "recognise", lambda *a, **k: ("", " ", ""))
+    blank = ocr.with_recognised_text(scan, Path("x.pdf"), timeout=5, memory_mb=0)
+    assert "ocr-failed" in blank.flags and "no-text-layer" in blank.flags
+
+
+def test_a_stuck_ocr_is_stopped_at_its_time_limit(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from publications.errors import IngestError
+
+    # a stand-in `ocrmypdf` that never finishes, first on PATH
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for name in ("ocrmypdf", "tesseract"):
+        script = fake / name
+        script.write_text("#!/bin/sh\nsleep 60\n")
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n")
+    with pytest.raises(IngestError, match="longer than 1 seconds and was stopped"):
+        ocr.recognise(pdf, timeout=1, memory_mb=512, page_count=1)
+
+
 def test_the_hint_offers_ocr_and_says_how_to_install_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(ocr.shutil, "which", lambda name: None)
     hint = ocr.no_text_layer_hint(2)
