@@ -21,8 +21,9 @@ pytestmark = pytest.mark.corpus
 CHECKS = [c for c in read_checks() if c.origin == "own"]
 
 # Checks the portal's ranking does not yet answer in its top 3 (plain Whoosh with defaults
-# answers the first and the last at rank 1; see bench/known_items.py --show-misses). They stay as written: the ranking must
-# improve, not the question. Not strict, so an improvement shows up as XPASS.
+# answers the first and the last at rank 1; see bench/known_items.py --show-misses). They
+# stay as written: the ranking must improve, not the question. Not strict, so an
+# improvement shows up as XPASS.
 RANKING_MISSES = {
     "placeholder latin text laid out in side by side columns":
         "short boilerplate file ranked below long documents sharing one word",

@@ -48,7 +48,7 @@ def upload():  # type: ignore[no-untyped-def]
         return render_template("staff/upload.html", ocr_ready=ocr_available(), error=error), 400
     ocr = request.form.get("ocr") == "yes"
     if ocr and not ocr_available():
-        return render_template("staff/upload.html", ocr_ready=ocr_available(), error=OCR_MISSING), 400
+        return render_template("staff/upload.html", ocr_ready=False, error=OCR_MISSING), 400
     batch = secrets.token_hex(8)
     for f in files:
         uploads.receive(cat, batch, f.stream, plain_name(f.filename or ""), access.actor(),
