@@ -122,6 +122,7 @@ class Reporter:
         self.as_json = as_json
         self.counts: Counter[str] = Counter()
         self.failures: list[Outcome] = []
+        self.without_text = 0  # stored files with no text layer (scanned, not recognised)
         self.bar = None
         if sys.stderr.isatty():
             from tqdm import tqdm
@@ -132,6 +133,8 @@ class Reporter:
         self.counts[outcome.status] += 1
         if outcome.status == "failed":
             self.failures.append(outcome)
+        elif outcome.status == "added" and "no-text-layer" in outcome.flags:
+            self.without_text += 1
         if self.as_json:
             line = json.dumps(outcome.as_json(), ensure_ascii=False)
             self._write(line)
@@ -161,6 +164,10 @@ class Reporter:
             click.echo("Not stored:", err=True)
             for o in self.failures:
                 click.echo(f"  {o.path}: {o.error}", err=True)
+        if self.without_text:
+            from publications.ocr import no_text_layer_hint
+
+            click.echo(f"note: {no_text_layer_hint(self.without_text)}", err=True)
         return 1 if self.failures else 0
 
 
@@ -188,9 +195,13 @@ def _file_jobs(paths: tuple[str, ...], pending: list[Outcome]) -> Iterator[Job]:
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Extract in this many worker processes.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input file per line.")
+@click.option("--ocr", is_flag=True,
+              help="Recognise the text of scanned PDFs (no text layer) with OCRmyPDF.")
 @pass_context
-def ingest(ctx: Context, paths: tuple[str, ...], publish: bool, jobs: int, as_json: bool) -> None:
+def ingest(ctx: Context, paths: tuple[str, ...], publish: bool, jobs: int, as_json: bool,
+           ocr: bool) -> None:
     """Take in PDF files and folders (recursively). Exit 1 if any file failed."""
+    _require_ocr(ocr)
     missing: list[Outcome] = []
     # Largest files first, so that with several workers no one is left with a big file at
     # the end while the others sit idle.
@@ -198,7 +209,7 @@ def ingest(ctx: Context, paths: tuple[str, ...], publish: bool, jobs: int, as_js
     reporter = Reporter(as_json, len(jobs_list) + len(missing), "file")
     for o in missing:
         reporter(o)
-    with Ingester(ctx.catalogue, jobs=jobs, publish=publish) as ingester:
+    with Ingester(ctx.catalogue, jobs=jobs, publish=publish, ocr=ocr) as ingester:
         ingester.run(jobs_list, reporter)
     ctx.sync_index()
     sys.exit(reporter.finish())
@@ -209,9 +220,13 @@ def ingest(ctx: Context, paths: tuple[str, ...], publish: bool, jobs: int, as_js
 @click.option("--publish", is_flag=True, help="Publish each new publication at once.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per record per line.")
+@click.option("--ocr", is_flag=True,
+              help="Recognise the text of scanned PDFs (no text layer) with OCRmyPDF.")
 @pass_context
-def import_(ctx: Context, manifest: str, publish: bool, jobs: int, as_json: bool) -> None:
+def import_(ctx: Context, manifest: str, publish: bool, jobs: int, as_json: bool,
+            ocr: bool) -> None:
     """Import a JSON Lines or CSV manifest of records (a back catalogue)."""
+    _require_ocr(ocr)
     path = Path(manifest)
     try:
         lines = list(read_manifest(path))
@@ -224,7 +239,8 @@ def import_(ctx: Context, manifest: str, publish: bool, jobs: int, as_json: bool
             reporter(Outcome(line.label, "failed", error=line.error))
         else:
             jobs_list.append(Job(line.label, line.file, line.record))
-    with Ingester(ctx.catalogue, jobs=jobs, publish=publish, actor="portal import") as ingester:
+    with Ingester(ctx.catalogue, jobs=jobs, publish=publish, actor="portal import",
+                  ocr=ocr) as ingester:
         ingester.run(jobs_list, reporter)
     ctx.sync_index()
     sys.exit(reporter.finish())
@@ -557,3 +573,65 @@ def delete(ctx: Context, ref: str, yes: bool) -> None:
         _fail(str(exc))
     ctx.sync_index()
     click.echo(f"deleted publication {gone.id} ({gone.slug})")
+
+
+# --- OCR of scanned PDFs ------------------------------------------------------------------
+
+
+def _require_ocr(wanted: bool) -> None:
+    """--ocr without OCRmyPDF/Tesseract installed: say what to install, before any work."""
+    if wanted:
+        from publications.ocr import unavailable_reason
+
+        reason = unavailable_reason()
+        if reason:
+            raise click.UsageError(reason)
+
+
+@cli.command("ocr")
+@click.argument("refs", nargs=-1, required=True)
+@pass_context
+def ocr_command(ctx: Context, refs: tuple[str, ...]) -> None:
+    """Recognise the text of stored scanned publications (by id or slug) with OCRmyPDF.
+
+    The stored file is kept as it is; the recognised text becomes its searchable page text.
+    A publication whose file already has a text layer is left alone. Exit 1 if any failed.
+    """
+    from publications.catalogue import replace_page_texts
+    from publications.ocr import FLAG_OCR, with_recognised_text
+    from publications.propose import propose_metadata
+    from publications.records import FLAG_NO_TEXT_LAYER, Extraction
+
+    _require_ocr(True)
+    settings = ctx.settings
+    failed = 0
+    for ref in refs:
+        try:
+            with ctx.catalogue.reading() as session:
+                pub = ctx.catalogue.get(session, ref)
+                version = pub.current_version
+                if version is None:
+                    raise PortalError("it has no file")
+                sha, flags = version.file.sha256, tuple(version.file.flags or ())
+                pages, name = version.file.page_count, version.original_name
+                texts = tuple(ctx.catalogue.page_texts(session, version.file.id))
+            if FLAG_NO_TEXT_LAYER not in flags:
+                click.echo(f"{ref}: already has a text layer, nothing to do")
+                continue
+            before = Extraction(page_count=pages, pages=texts, flags=flags)
+            after = with_recognised_text(before, ctx.catalogue.files.path_for(sha),
+                                         timeout=settings.ocr_timeout,
+                                         memory_mb=settings.extract_memory_mb)
+            if FLAG_OCR not in after.flags:
+                raise PortalError("no text could be recognised in its pages")
+            # A scanned draft usually has no title yet: propose one from the new text.
+            proposal = propose_metadata(after, supplied={}, filename=name)
+            stored = replace_page_texts(ctx.catalogue, ref, after.pages, after.flags,
+                                        proposed=proposal.fields, actor="portal ocr")
+            words = sum(len(t.split()) for t in after.pages)
+            click.echo(f"{stored.slug}: text recognised on {stored.pages} page(s), {words} words")
+        except PortalError as exc:
+            failed += 1
+            click.echo(f"{ref}: {exc}", err=True)
+    ctx.sync_index()
+    sys.exit(1 if failed else 0)

@@ -980,3 +980,44 @@ def last_changed_by(session: Session, publication_id: int) -> AuditEvent | None:
     """The newest audit row about a publication (who changed it last, and when)."""
     events = audit_events(session, publication_id=publication_id, limit=1)
     return events[0] if events else None
+
+
+def replace_page_texts(
+    self: Catalogue, ref: int | str, pages: Sequence[str], flags: Sequence[str], *,
+    proposed: dict[str, Any] | None = None, actor: str = "system",
+) -> Stored:
+    """Give the current file of a publication new page texts and flags (after OCR).
+
+    `proposed` maps field names to ProposedValue (value, source) read from the new text;
+    only fields the publication has empty are filled (a title for a scanned draft), each
+    with its source in the provenance. The stored bytes do not change; the index is asked
+    to re-read the publication in the same transaction. Raises NotFound for an unknown ref,
+    InvalidRecord when the publication has no file.
+    """
+    with self.session() as session:
+        pub = self.get(session, ref)
+        version = pub.current_version
+        if version is None:
+            raise InvalidRecord("this publication has no file to recognise text in")
+        stored = version.file
+        session.execute(PageText.__table__.delete().where(PageText.file_id == stored.id))
+        session.add_all(PageText(file_id=stored.id, page=i, text=text)
+                        for i, text in enumerate(pages, start=1))
+        stored.flags = list(flags)
+        current = record_of(pub)
+        filled = {name: pv for name, pv in (proposed or {}).items()
+                  if name in current and not current[name] and pv.value}
+        if filled:
+            old_title = pub.title
+            self._apply(session, pub, build_record(
+                {**current, **{name: pv.value for name, pv in filled.items()}}))
+            pub.provenance = {**(pub.provenance or {}),
+                              **{name: pv.source for name, pv in filled.items()}}
+            if pub.title != old_title:
+                self._settle_slug(session, pub)
+        pub.updated_at = utcnow()
+        self._journal(session, pub.id)
+        self._audit(session, actor, "recognise-text", pub.id,
+                    {"sha256": stored.sha256, "flags": list(flags)})
+        return Stored(pub.id, pub.slug, pub.title, pub.status, stored.page_count,
+                      tuple(stored.flags))

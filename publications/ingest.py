@@ -135,6 +135,7 @@ class Ingester:
         limits: ExtractLimits | None = None,
         publish: bool = False,
         actor: str = "portal ingest",
+        ocr: bool = False,
     ) -> None:
         self.catalogue = catalogue
         self.jobs = max(1, jobs)
@@ -146,6 +147,7 @@ class Ingester:
         )
         self.publish = publish
         self.actor = actor
+        self.ocr = ocr
         self._pool: ExtractionPool | None = None
         self._pool_lock = threading.Lock()
 
@@ -215,8 +217,22 @@ class Ingester:
             existing = self.catalogue.find_file(session, sha)
         if existing is not None:
             return ("duplicate", existing)
-        extraction = self.pool.extract(job.path)
+        extraction = self.extract(job.path, ocr=self.ocr)
         return ("file", (sha, size, extraction))
+
+    def extract(self, path: Path, *, ocr: bool = False) -> Extraction:
+        """Extract one file in the pool; with `ocr`, a file without a text layer gets its
+        page texts recognised from the page images (see publications.ocr)."""
+        extraction = self.pool.extract(path)
+        if ocr:
+            from publications.ocr import with_recognised_text
+
+            settings = self.catalogue.settings
+            extraction = with_recognised_text(
+                extraction, path, timeout=settings.ocr_timeout,
+                memory_mb=settings.extract_memory_mb,
+            )
+        return extraction
 
     def _store(self, job: Job, prepared: tuple[str, Any]) -> Outcome:
         kind, payload = prepared

@@ -976,6 +976,18 @@ def _coverage(candidate: str, text: str) -> float:
     return sum(1 for t in ct if t in have) / len(ct)
 
 
+_TRAILING_BYLINE = re.compile(r"\s+[-–—]\s+([^-–—:;]{3,150})$")
+
+
+def _without_byline(title: str) -> str:
+    """"Cognitive Remediation for Schizophrenia - Alan Bellack, PhD": a title field that ends
+    with the author's name after a dash carries a byline, which belongs to the authors."""
+    m = _TRAILING_BYLINE.search(title)
+    if m and _is_person_name(_clean_name(m.group(1)).split(",")[0]):
+        return title[: m.start()].rstrip()
+    return title
+
+
 def _choose_title(
     extraction: Extraction, filename: str | None
 ) -> tuple[str | None, str | None, str | None]:
@@ -985,7 +997,7 @@ def _choose_title(
     metas: list[tuple[str, str]] = []
     for raw, source in ((extraction.info.get("Title"), SOURCE_INFO),
                         (extraction.xmp.get("title"), SOURCE_XMP)):
-        t = normalise(raw, 2000) if raw else ""
+        t = _without_byline(normalise(raw, 2000)) if raw else ""
         if t and len(t) <= 500 and not is_placeholder_title(t, filename):
             if all(token_similarity(t, m) < 0.99 for m, _ in metas):
                 metas.append((t, source))

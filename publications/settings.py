@@ -17,6 +17,7 @@ SETTINGS_HELP: dict[str, str] = {
     "extract_timeout": "Seconds one PDF may take to extract before the worker is stopped.",
     "extract_memory_mb": "Address-space limit of an extraction worker, in MiB.",
     "max_pages": "Pages read from one PDF; later pages are counted but not extracted.",
+    "ocr_timeout": "Seconds OCR of one scanned PDF may take (ingest --ocr) before it is stopped.",
     "secret_key": "Flask secret key (sessions); set it in production.",
     "base_url": "Public base URL used in absolute links (feeds, citation tags).",
     "login_rate_limit": "Staff sign-in attempts allowed per client address, e.g. '10/minute'; "
@@ -41,6 +42,7 @@ class Settings:
     extract_timeout: float = 120.0
     extract_memory_mb: int = 2048
     max_pages: int = 5000
+    ocr_timeout: float = 600.0
     secret_key: str = "dev-only-change-me"
     base_url: str = "http://127.0.0.1:5000"
     login_rate_limit: str = "10/minute"
@@ -80,7 +82,7 @@ class Settings:
                 continue
             if f.name in ("max_upload_bytes", "extract_memory_mb", "max_pages"):
                 values[f.name] = int(raw)
-            elif f.name == "extract_timeout":
+            elif f.name in ("extract_timeout", "ocr_timeout"):
                 values[f.name] = float(raw)
             elif f.name == "trusted_proxies":
                 values[f.name] = int(raw)

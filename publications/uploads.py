@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text, select, update
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from publications.catalogue import Catalogue, DuplicateFile, FileInput
@@ -41,6 +41,8 @@ class Upload(Base):
     publication_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(320), default="")
+    # Recognise the text of scanned pages (OCR) when the file has no text layer.
+    ocr: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -62,10 +64,11 @@ class UploadState:
 
 
 def receive(catalogue: Catalogue, batch: str, stream: BinaryIO, filename: str,
-            actor: str) -> UploadState:
+            actor: str, *, ocr: bool = False) -> UploadState:
     """Take one file from a request: size-capped while streaming, sniffed, checked for a
-    duplicate and put in the store. Returns its state (`waiting` unless refused)."""
-    row = Upload(batch=batch, filename=filename[:300], actor=actor[:320])
+    duplicate and put in the store. Returns its state (`waiting` unless refused).
+    With `ocr`, a file without a text layer has its text recognised when it is read."""
+    row = Upload(batch=batch, filename=filename[:300], actor=actor[:320], ocr=ocr)
     try:
         temp, sha, size = catalogue.files.receive(stream, catalogue.settings.max_upload_bytes)
     except FileTooLarge as exc:
@@ -169,8 +172,11 @@ def claim_next(catalogue: Catalogue) -> int | None:
 
 def release_stale(catalogue: Catalogue) -> int:
     """Put back uploads claimed by a worker that died (claimed longer ago than any
-    extraction may take)."""
-    cutoff = utcnow() - timedelta(seconds=catalogue.settings.extract_timeout * 2 + 60)
+    extraction, with OCR, may take)."""
+    settings = catalogue.settings
+    # reading may include OCR of a scan, which has its own, longer, time limit
+    cutoff = utcnow() - timedelta(
+        seconds=settings.extract_timeout * 2 + settings.ocr_timeout + 60)
     with catalogue.session() as session:
         return session.execute(
             update(Upload)
@@ -185,9 +191,10 @@ def process(catalogue: Catalogue, ingester: Ingester, upload_id: int) -> None:
         row = session.get(Upload, upload_id)
         assert row is not None
         sha, size, filename, actor = row.sha256, row.size, row.filename, row.actor
+        ocr = bool(row.ocr)
     status, pub_id, error = FAILED, None, ""
     try:
-        extraction = ingester.pool.extract(catalogue.files.path_for(sha))
+        extraction = ingester.extract(catalogue.files.path_for(sha), ocr=ocr)
         record, provenance = record_from(extraction, {}, filename, supplied_by="staff")
         stored = catalogue.add(record, file=FileInput(sha, size, extraction, filename),
                                provenance=provenance, status="draft", actor=actor)

@@ -19,12 +19,16 @@ from publications.catalogue import Catalogue, FileInput
 from publications.errors import IngestError
 from publications.filestore import FileTooLarge
 from publications.ingest import Ingester
+from publications.ocr import available as ocr_available
 from publications.sniff import sniff_pdf
 
 bp = Blueprint("upload", __name__)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_FILES = access.UPLOAD_ENDPOINTS["staff.upload.upload"]  # files in one upload
 REFRESH_SECONDS = 2
+OCR_MISSING = ("Text recognition (OCR) is not installed on this server, so scanned pages cannot "
+               "be read. Upload without it, or ask an administrator to install OCRmyPDF and "
+               "Tesseract.")
 
 
 def worker() -> uploads.UploadWorker:
@@ -34,7 +38,7 @@ def worker() -> uploads.UploadWorker:
 @bp.route("/upload", methods=["GET", "POST"])
 def upload():  # type: ignore[no-untyped-def]
     if request.method == "GET":
-        return render_template("staff/upload.html", error=None)
+        return render_template("staff/upload.html", ocr_ready=ocr_available(), error=None)
     cat = access.catalogue()
     # The staff guard capped the whole request before the form was parsed
     # (access.body_limit), so a huge body was refused while it streamed in.
@@ -42,10 +46,14 @@ def upload():  # type: ignore[no-untyped-def]
     if not files or len(files) > MAX_FILES:
         error = ("Choose one or more PDF files to upload." if not files
                  else f"Upload at most {MAX_FILES} files at a time.")
-        return render_template("staff/upload.html", error=error), 400
+        return render_template("staff/upload.html", ocr_ready=ocr_available(), error=error), 400
+    ocr = request.form.get("ocr") == "yes"
+    if ocr and not ocr_available():
+        return render_template("staff/upload.html", ocr_ready=False, error=OCR_MISSING), 400
     batch = secrets.token_hex(8)
     for f in files:
-        uploads.receive(cat, batch, f.stream, plain_name(f.filename or ""), access.actor())
+        uploads.receive(cat, batch, f.stream, plain_name(f.filename or ""), access.actor(),
+                        ocr=ocr)
     worker().kick()
     return redirect(url_for(".status", batch=batch), 303)
 
