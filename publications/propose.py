@@ -704,8 +704,7 @@ health service services research program programme management system systems ana
 studies plan plans annual national public development information education community
 acknowledgment acknowledgement summary introduction abstract overview background appendix
 table contents chapter section part volume issue edition version draft final interim update
-new select selected variable variables frequencies outpatient inpatient datasets medical
-loan origination export import batch type field document documents file files page pages
+new medical export import batch type field document documents file files page pages
 department office center centre division agency administration bureau council university
 institute laboratory committee board foundation authority association society school college
 hospital court state states federal county city region regional local government act bill law
@@ -717,7 +716,7 @@ science technology engineering physics chemistry biology medicine clinical cance
 treatment example examples course session workshop conference meeting proceedings journal
 article paper papers working brief briefing note notes newsletter bulletin handbook manual
 tutorial menu menus main support material process reference options option user users
-ring issues issue accelerator evaluation index component source pastures phosphorus
+issues issue evaluation index component source
 """.split())
 
 
