@@ -19,6 +19,7 @@ SETTINGS_HELP: dict[str, str] = {
     "max_pages": "Pages read from one PDF; later pages are counted but not extracted.",
     "secret_key": "Flask secret key (sessions); set it in production.",
     "base_url": "Public base URL used in absolute links (feeds, citation tags).",
+    "journal_retention_days": "Days the index journal keeps a change; 0 keeps every change.",
 }
 
 
@@ -35,9 +36,12 @@ class Settings:
     max_pages: int = 5000
     secret_key: str = "dev-only-change-me"
     base_url: str = "http://127.0.0.1:5000"
+    journal_retention_days: float = 30.0
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
+        if not self.journal_retention_days >= 0:
+            raise ValueError("PORTAL_JOURNAL_RETENTION_DAYS must be a number of days, 0 or more")
         home = Path(self.home).resolve()
         object.__setattr__(self, "home", home)
         if not self.database_url:
@@ -68,7 +72,7 @@ class Settings:
                 continue
             if f.name in ("max_upload_bytes", "extract_memory_mb", "max_pages"):
                 values[f.name] = int(raw)
-            elif f.name == "extract_timeout":
+            elif f.name in ("extract_timeout", "journal_retention_days"):
                 values[f.name] = float(raw)
             else:
                 values[f.name] = raw
