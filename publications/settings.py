@@ -70,12 +70,17 @@ class Settings:
             raw = env.get("PORTAL_" + f.name.upper())
             if raw is None or raw == "":
                 continue
-            if f.name in ("max_upload_bytes", "extract_memory_mb", "max_pages"):
-                values[f.name] = int(raw)
-            elif f.name in ("extract_timeout", "journal_retention_days"):
-                values[f.name] = float(raw)
-            else:
-                values[f.name] = raw
+            try:
+                if f.name in ("max_upload_bytes", "extract_memory_mb", "max_pages"):
+                    values[f.name] = int(raw)
+                elif f.name in ("extract_timeout", "journal_retention_days"):
+                    values[f.name] = float(raw)
+                else:
+                    values[f.name] = raw
+            except ValueError:
+                raise ValueError(
+                    f"PORTAL_{f.name.upper()} must be a number, not {raw[:40]!r}"
+                ) from None
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
