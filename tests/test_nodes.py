@@ -116,7 +116,8 @@ def test_a_stopped_node_catches_up_and_one_past_the_retention_rebuilds(
 
     # B down again; A keeps one day's journal ... of about a second, and prunes.
     generation = (b.index_dir / "CURRENT").read_text()
-    _ingest(a, _write_reports(tmp_path / "late", ["Libraries late report"]))
+    # (Two changes: pruning always keeps the newest row, so B misses the first.)
+    _ingest(a, _write_reports(tmp_path / "late", ["Libraries late report", "Libraries last"]))
     a.stop()
     time.sleep(2)
     a.start(PORTAL_JOURNAL_RETENTION_DAYS=str(1 / 86400))
@@ -125,7 +126,7 @@ def test_a_stopped_node_catches_up_and_one_past_the_retention_rebuilds(
 
     seen = []
     b.start()
-    wait_for(lambda: seen.append(_total(b, "libraries")) or seen[-1] == 52,
+    wait_for(lambda: seen.append(_total(b, "libraries")) or seen[-1] == 53,
              PROPAGATION * 2, "node B rebuilt and has every publication")
     assert min(seen) >= 51, seen  # the old generation served until the new one was ready
     assert (b.index_dir / "CURRENT").read_text() != generation
