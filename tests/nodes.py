@@ -95,10 +95,10 @@ class Node:
     def titles(self, q: str) -> set[str]:
         return {h["title"] for h in self.search(q)["hits"]}
 
-    def cli(self, *args: str, timeout: float = 600) -> Run:
+    def cli(self, *args: str, stdin: str | None = None, timeout: float = 600) -> Run:
         """Run a `portal` command as an operator on this node would."""
         proc = subprocess.run(
-            [sys.executable, "-m", "portal", *args],
+            [sys.executable, "-m", "portal", *args], input=stdin,
             capture_output=True, text=True, env=self.env, cwd=ROOT, timeout=timeout,
         )
         for stream in (proc.stdout, proc.stderr):

@@ -166,3 +166,161 @@ def test_a_node_killed_while_applying_the_journal_resumes(
         index.close()
     run = b.cli("check")
     assert run.code == 0, run.stdout + run.stderr
+
+
+# --- behind nginx ---------------------------------------------------------------------------
+
+NGINX_CONF = """
+worker_processes 1;
+error_log {dir}/error.log;
+pid {dir}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    upstream portal {{
+        server 127.0.0.1:{a};
+        server 127.0.0.1:{b};
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://portal;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }}
+    }}
+}}
+"""
+
+
+@pytest.fixture
+def nginx(nodes: list[Node], tmp_path: Path) -> Iterator[str]:
+    """nginx on loopback balancing (round robin) over the two nodes; yields its base URL."""
+    import os
+    import shutil
+    import subprocess
+
+    from tests.nodes import free_port
+
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                       else None)
+    if binary is None:
+        message = "nginx is not installed (Debian package nginx; `.ci/run` installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    directory = tmp_path / "nginx"
+    directory.mkdir()
+    port = free_port()
+    conf = directory / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=directory, a=nodes[0].port, b=nodes[1].port,
+                                      port=port))
+    # One foreground process, no privilege drop: a test's own small nginx.
+    proc = subprocess.Popen(
+        [binary, "-p", str(directory), "-c", str(conf), "-g", "daemon off; master_process off;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(url) or proc.poll() is not None, 20, "nginx answers")
+        assert proc.poll() is None, (directory / "error.log").read_text(errors="replace")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def _answers(url: str) -> bool:
+    """True once anything answers HTTP at `url` (a 502 counts: the nodes may not be up)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url + "/robots.txt", timeout=5):
+            return True
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return True
+    except OSError:
+        return False
+
+
+class _Browser:
+    """A cookie-keeping client that does not follow redirects (to see them)."""
+
+    def __init__(self) -> None:
+        import http.cookiejar
+        import urllib.request
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+                return None
+
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
+        )
+
+    def request(self, url: str, form: dict[str, str] | None = None) -> tuple[int, str]:
+        import urllib.error
+        from urllib.parse import urlencode
+
+        data = urlencode(form).encode() if form is not None else None
+        try:
+            with self.opener.open(url, data=data, timeout=20) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+
+
+def test_behind_nginx_a_staff_login_and_a_reader_work_on_either_node(
+    nodes: list[Node], nginx: str, tmp_path: Path
+) -> None:
+    import re
+    import urllib.request
+
+    a, b = nodes
+    a.start()
+    b.start()
+    added = a.cli("users", "add", "editor@hub.example", "--role", "editor", "--password-stdin",
+                  stdin="a long editor password\n")
+    assert added.code == 0, added.stderr
+    _ingest(a, _write_reports(tmp_path / "in", ["Libraries open on Sundays"]))
+    wait_for(lambda: _total(b, "libraries") == 1, PROPAGATION, "node B has the report")
+
+    # A reader gets the same answers whichever node nginx picks (round robin).
+    reader = _Browser()
+    for _ in range(4):
+        status, html = reader.request(nginx + "/search?q=libraries+sundays")
+        assert status == 200
+        assert "Libraries open on Sundays" in html
+
+    # Staff sign in through nginx: the form comes from one node and is posted to the other,
+    # so the CSRF token and the session cookie are checked by a node that did not issue them.
+    staff = _Browser()
+    status, html = staff.request(nginx + "/staff/login")
+    assert status == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token, html[:500]
+    status, _ = staff.request(nginx + "/staff/login", {
+        "email": "editor@hub.example", "password": "a long editor password",
+        "csrf_token": token.group(1),
+    })
+    assert status == 302
+    for node in (a, b):  # the signed session cookie works on each node directly
+        req = urllib.request.Request(node.url + "/staff/",
+                                     headers={"Cookie": staff.cookie_header()})
+        with urllib.request.urlopen(req, timeout=20) as r:
+            page = r.read().decode()
+        assert "Sign out" in page or "sign out" in page.lower(), page[:500]
+    for _ in range(4):  # and through nginx, whichever node answers
+        status, page = staff.request(nginx + "/staff/")
+        assert status == 200
