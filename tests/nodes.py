@@ -106,7 +106,9 @@ class Node:
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
-def make_nodes(tmp_path: Path, database_url: str, names: tuple[str, ...] = ("a", "b")) -> list[Node]:
+def make_nodes(
+    tmp_path: Path, database_url: str, names: tuple[str, ...] = ("a", "b")
+) -> list[Node]:
     shared = tmp_path / "shared-home"  # file store and covers, as on a network file system
     logs = tmp_path / "logs"
     logs.mkdir(exist_ok=True)

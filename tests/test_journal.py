@@ -101,7 +101,9 @@ def test_a_node_behind_the_retention_rebuilds_and_follows(
     node_b.close()
 
 
-def test_an_index_ahead_of_the_catalogue_is_rebuilt(catalogue: Catalogue, settings: Settings) -> None:
+def test_an_index_ahead_of_the_catalogue_is_rebuilt(
+    catalogue: Catalogue, settings: Settings
+) -> None:
     """A catalogue restored from an older backup: the node's position is past its journal."""
     index = SearchIndex(settings.index_dir)
     pid = _add(catalogue, "Only one publication")
