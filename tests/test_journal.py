@@ -133,4 +133,4 @@ def test_the_cli_names_a_bad_retention(tmp_path: Path, monkeypatch: pytest.Monke
     )
     run = portal(tmp_path, "check")
     assert run.code != 0
-    assert "PORTAL_JOURNAL_RETENTION_DAYS" in run.stderr or "retention" in run.stderr.lower()
+    assert "PORTAL_JOURNAL_RETENTION_DAYS must be a number" in run.stderr
