@@ -71,12 +71,17 @@ class Indexer:
             return 0
         applied = 0
         while True:
-            after = self.index.last_applied() or 0
+            position_or_none = self.index.last_applied()
+            after = position_or_none or 0
             with self.catalogue.reading() as session:
                 rows = self.catalogue.pending_journal(session, after, limit=batch)
                 # Read after the rows: a prune that removed any of them shows here.
                 oldest, newest = self.catalogue.journal_bounds(session)
-                lost = _position_lost(after, oldest, newest)
+                # An index that never applied anything (a new node) is built in one pass
+                # rather than by replaying the whole journal.
+                lost = _position_lost(after, oldest, newest) or (
+                    position_or_none is None and newest > 0
+                )
                 if not lost:
                     if not rows:
                         return applied
@@ -88,8 +93,9 @@ class Indexer:
                     ]
                     gone = [i for i in ids if i not in pubs]
             if lost:
-                # Rows this index never saw were pruned (or the catalogue was replaced): build a
-                # new generation from the catalogue; readers keep the current one meanwhile.
+                # Rows this index never saw were pruned (or the catalogue was replaced, or the
+                # index is new): build a new generation from the catalogue; readers keep the
+                # current one meanwhile.
                 self.rebuild()
                 return applied
             if gone:
