@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, render_template
@@ -100,12 +101,15 @@ def start_indexer(app: Flask, interval: float = 1.0) -> threading.Thread:
     app.extensions["indexer_stop"] = stop
 
     usage = app.extensions["usage"]
+    prune_every = _prune_rounds(app.config["PORTAL_SETTINGS"], interval)
 
     def loop() -> None:
         rounds = 0
         while not stop.wait(interval):
             rounds += 1
             try:
+                if prune_every and (rounds - 1) % prune_every == 0:
+                    prune_journal(app)
                 indexer.apply_pending()
                 if rounds % 10 == 0:  # reader counts reach the catalogue every ~10 s
                     usage.flush(app.extensions["catalogue"])
@@ -115,3 +119,21 @@ def start_indexer(app: Flask, interval: float = 1.0) -> threading.Thread:
     thread = threading.Thread(target=loop, name="portal-indexer", daemon=True)
     thread.start()
     return thread
+
+
+def _prune_rounds(settings: Settings, interval: float) -> int:
+    """Indexer rounds between journal prunes: a tenth of the retention, at most hourly (0:
+    never prune). Every node prunes; a second node deleting the same rows changes nothing."""
+    if settings.journal_retention_days <= 0:
+        return 0
+    seconds = min(3600.0, settings.journal_retention_days * 86400.0 / 10)
+    return max(1, round(seconds / interval))
+
+
+def prune_journal(app: Flask) -> int:
+    """Drop journal rows older than the retention (see `Catalogue.prune_journal`)."""
+    settings: Settings = app.config["PORTAL_SETTINGS"]
+    if settings.journal_retention_days <= 0:
+        return 0
+    days = timedelta(days=settings.journal_retention_days)
+    return app.extensions["catalogue"].prune_journal(days)

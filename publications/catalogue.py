@@ -10,10 +10,11 @@ import string
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from slugify import slugify
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import delete, func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -95,10 +96,8 @@ class Catalogue:
         if migrate:
             db.migrate(self.engine)
         self._sessions = db.make_sessionmaker(self.engine)
-        if self.engine.dialect.name == "sqlite":
-            self.read_engine = db.make_engine(settings, for_writing=False)
-        else:
-            self.read_engine = self.engine
+        # Readers get their own engine: their transactions never take the writers' lock.
+        self.read_engine = db.make_engine(settings, for_writing=False)
         self._read_sessions = db.make_sessionmaker(self.read_engine)
         self.files = FileStore(settings.files_dir)
 
@@ -490,6 +489,33 @@ class Catalogue:
 
     def journal_head(self, session: Session) -> int:
         return int(session.scalar(select(func.max(JournalEntry.id))) or 0)
+
+    def journal_bounds(self, session: Session) -> tuple[int, int]:
+        """(oldest kept position, newest position); (0, 0) for an empty journal."""
+        oldest, newest = session.execute(
+            select(func.min(JournalEntry.id), func.max(JournalEntry.id))
+        ).one()
+        return int(oldest or 0), int(newest or 0)
+
+    def prune_journal(self, older_than: timedelta) -> int:
+        """Delete the journal's oldest rows, those written more than `older_than` ago;
+        returns how many went.
+
+        Rows go as a prefix in position order (everything before the first row young enough
+        to keep), never from the middle, even when the nodes' clocks disagree a little: so
+        "the oldest kept row is past my position + 1" tells a node it may have missed rows.
+        The newest row always stays, so the head position never goes backwards (and SQLite
+        never hands its id out again).
+        """
+        cutoff = utcnow() - older_than
+        with self.session() as session:
+            first_kept = session.scalar(
+                select(func.min(JournalEntry.id)).where(JournalEntry.created_at >= cutoff)
+            )
+            if first_kept is None:
+                first_kept = self.journal_head(session)
+            result = session.execute(delete(JournalEntry).where(JournalEntry.id < first_kept))
+            return int(result.rowcount or 0)
 
 
 def _short_id(file: FileInput | None) -> str:

@@ -28,6 +28,7 @@ SETTINGS_HELP: dict[str, str] = {
                           "on its own) or a shared store such as 'redis://host:6379'.",
     "trusted_proxies": "Reverse proxies in front of the portal whose X-Forwarded-For and "
                        "X-Forwarded-Proto headers are believed (0: none).",
+    "journal_retention_days": "Days the index journal keeps a change; 0 keeps every change.",
 }
 
 
@@ -49,9 +50,12 @@ class Settings:
     search_rate_limit: str = "60/10 seconds"
     rate_limit_storage: str = "memory://"
     trusted_proxies: int = 0
+    journal_retention_days: float = 30.0
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
+        if not self.journal_retention_days >= 0:
+            raise ValueError("PORTAL_JOURNAL_RETENTION_DAYS must be a number of days, 0 or more")
         home = Path(self.home).resolve()
         object.__setattr__(self, "home", home)
         if not self.database_url:
@@ -80,14 +84,18 @@ class Settings:
             raw = env.get("PORTAL_" + f.name.upper())
             if raw is None or raw == "":
                 continue
-            if f.name in ("max_upload_bytes", "extract_memory_mb", "max_pages"):
-                values[f.name] = int(raw)
-            elif f.name in ("extract_timeout", "ocr_timeout"):
-                values[f.name] = float(raw)
-            elif f.name == "trusted_proxies":
-                values[f.name] = int(raw)
-            else:
-                values[f.name] = raw
+            try:
+                if f.name in ("max_upload_bytes", "extract_memory_mb", "max_pages",
+                              "trusted_proxies"):
+                    values[f.name] = int(raw)
+                elif f.name in ("extract_timeout", "ocr_timeout", "journal_retention_days"):
+                    values[f.name] = float(raw)
+                else:
+                    values[f.name] = raw
+            except ValueError:
+                raise ValueError(
+                    f"PORTAL_{f.name.upper()} must be a number, not {raw[:40]!r}"
+                ) from None
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from publications import uploads
 from publications.catalogue import Catalogue
 from publications.models import utcnow
 from tests import pdfs
+
+# Runs on SQLite and on PostgreSQL (see tests/conftest.py).
+pytestmark = pytest.mark.databases
 
 
 def test_a_file_is_stored_before_it_is_read_and_survives_a_dead_worker(
