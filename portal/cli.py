@@ -50,6 +50,9 @@ class Context:
         except IndexUnavailable as exc:
             click.echo(f"warning: the search index was not updated ({exc}); "
                        "`portal reindex` will catch up", err=True)
+        except OSError as exc:  # disk full or read-only: the journal keeps the changes
+            click.echo(f"warning: the search index was not updated ({exc.strerror or exc}); "
+                       "the next command or `portal reindex` will catch up", err=True)
 
     def close(self) -> None:
         if self._index is not None:
@@ -88,6 +91,14 @@ def main() -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except Exception as exc:
+        from publications.errors import write_failure
+
+        reason = write_failure(exc)
+        if reason is not None:  # the disk, not a bug: say so, and what to do
+            click.echo(f"error: the data home could not be written ({reason}); nothing "
+                       "half-written is visible, run the command again once it is fixed",
+                       err=True)
+            sys.exit(1)
         log = _log_crash(exc)
         click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
         if log:
@@ -338,6 +349,7 @@ def serve(ctx: Context, host: str, port: int, threads: int) -> None:
 
     app = create_app(ctx.settings)
     start_indexer(app)
+    app.extensions["staff_uploads"].kick()  # uploads left waiting by a stop or a crash
     click.echo(f"Serving the portal at http://{host}:{port}/ (Ctrl+C stops)", err=True)
     waitress_serve(app, host=host, port=port, threads=threads, ident="portal")
 

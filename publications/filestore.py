@@ -82,10 +82,11 @@ class FileStore:
             with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
                 while chunk := src.read(CHUNK):
                     out.write(chunk)
+            return self.put(Path(name), sha256)
         except BaseException:
+            # A failed write (disk full at the fsync, say) leaves no temporary behind.
             Path(name).unlink(missing_ok=True)
             raise
-        return self.put(Path(name), sha256)
 
     @staticmethod
     def discard(temp_path: Path) -> None:
@@ -154,6 +155,11 @@ def sha256_of(path: Path) -> tuple[str, int]:
             size += len(chunk)
             digest.update(chunk)
     return digest.hexdigest(), size
+
+
+def process_alive(pid: int) -> bool:
+    """True while a process with this id runs on this machine."""
+    return _process_alive(pid)
 
 
 def _process_alive(pid: int) -> bool:

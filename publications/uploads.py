@@ -9,6 +9,8 @@ worker died goes back to `waiting` and is read again.
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +21,8 @@ from sqlalchemy import BigInteger, DateTime, Integer, String, Text, select, upda
 from sqlalchemy.orm import Mapped, mapped_column
 
 from publications.catalogue import Catalogue, DuplicateFile, FileInput
-from publications.errors import IngestError, InvalidRecord
-from publications.filestore import FileTooLarge
+from publications.errors import IngestError, InvalidRecord, write_failure
+from publications.filestore import FileTooLarge, process_alive
 from publications.ingest import Ingester, record_from
 from publications.models import Base, utcnow
 from publications.sniff import sniff_pdf
@@ -71,6 +73,9 @@ def receive(catalogue: Catalogue, batch: str, stream: BinaryIO, filename: str,
     except FileTooLarge as exc:
         row.status, row.error = FAILED, str(exc)
         return _save(catalogue, row)
+    except OSError as exc:  # disk full, read-only: the file is refused, nothing is kept
+        row.status, row.error = FAILED, _not_stored(exc)
+        return _save(catalogue, row)
     try:
         sniff_pdf(temp)
         row.sha256, row.size = sha, size
@@ -82,9 +87,18 @@ def receive(catalogue: Catalogue, batch: str, stream: BinaryIO, filename: str,
             catalogue.files.put(temp, sha)
     except IngestError as exc:
         row.status, row.error = FAILED, str(exc)
+    except OSError as exc:
+        row.status, row.error, row.sha256 = FAILED, _not_stored(exc), ""
     finally:
         catalogue.files.discard(temp)  # already moved into the store when it was kept
     return _save(catalogue, row)
+
+
+def _not_stored(exc: OSError) -> str:
+    reason = write_failure(exc)
+    if reason is None:
+        raise exc
+    return f"the file could not be stored ({reason}); nothing was kept, try again later"
 
 
 def batch_states(catalogue: Catalogue, batch: str) -> list[UploadState]:
@@ -161,7 +175,7 @@ def claim_next(catalogue: Catalogue) -> int | None:
             claimed = session.execute(
                 update(Upload)
                 .where(Upload.id == upload_id, Upload.status == WAITING)
-                .values(status=WORKING, updated_at=utcnow())
+                .values(status=WORKING, updated_at=utcnow(), error=_claimer())
             ).rowcount
         if claimed:
             return upload_id
@@ -172,11 +186,29 @@ def release_stale(catalogue: Catalogue) -> int:
     extraction may take)."""
     cutoff = utcnow() - timedelta(seconds=catalogue.settings.extract_timeout * 2 + 60)
     with catalogue.session() as session:
-        return session.execute(
+        released = session.execute(
             update(Upload)
             .where(Upload.status == WORKING, Upload.updated_at < cutoff)
-            .values(status=WAITING)
+            .values(status=WAITING, error="")
         ).rowcount
+        # A claim made by a process of this machine that no longer runs (killed, say) is
+        # given back at once rather than after the cutoff.
+        here = _claimer().rsplit(":", 1)[0] + ":"
+        for upload_id, claimer in session.execute(
+                select(Upload.id, Upload.error).where(Upload.status == WORKING,
+                                                      Upload.error.startswith(here))).all():
+            pid = claimer[len(here):]
+            if pid.isdigit() and not process_alive(int(pid)):
+                released += session.execute(
+                    update(Upload).where(Upload.id == upload_id, Upload.status == WORKING,
+                                         Upload.error == claimer)
+                    .values(status=WAITING, error="")).rowcount
+        return released
+
+
+def _claimer() -> str:
+    """Who holds a claim, kept in the `error` column while an upload is being read."""
+    return f"claimed by {socket.gethostname()}:{os.getpid()}"
 
 
 def process(catalogue: Catalogue, ingester: Ingester, upload_id: int) -> None:
