@@ -136,9 +136,14 @@ class UploadWorker:
         self.on_error = on_error
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        # Set by every kick, cleared by the thread before each look at the queue: a kick that
+        # arrives while the thread is finding the queue empty makes it look again, so an
+        # upload queued at that moment is never left waiting for the next kick.
+        self._wanted = False
 
     def kick(self) -> None:
         with self._lock:
+            self._wanted = True
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="portal-uploads",
                                                 daemon=True)
@@ -153,9 +158,18 @@ class UploadWorker:
         try:
             release_stale(self.catalogue)
             with Ingester(self.catalogue) as ingester:
-                while (claimed := claim_next(self.catalogue)) is not None:
-                    process(self.catalogue, ingester, claimed)
+                while True:
+                    with self._lock:
+                        self._wanted = False
+                    while (claimed := claim_next(self.catalogue)) is not None:
+                        process(self.catalogue, ingester, claimed)
+                    with self._lock:
+                        if not self._wanted:
+                            self._thread = None
+                            return
         except Exception as exc:  # reported; a later kick (or another process) carries on
+            with self._lock:
+                self._thread = None
             self.on_error(exc)
 
 

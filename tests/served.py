@@ -114,3 +114,27 @@ class StaffClient:
 
     def status(self, batch_url: str) -> requests.Response:
         return self.http.get(self.base + batch_url, allow_redirects=False, timeout=60)
+
+
+def wait_indexed(home: Path, timeout: float = 120.0) -> None:
+    """Wait until no upload waits to be read and the serving process's indexer has applied
+    every journal row (what a person waits for before searching for a new upload)."""
+    from index import SearchIndex
+    from publications import uploads
+    from publications.catalogue import Catalogue
+    from publications.settings import Settings
+
+    cat = Catalogue(Settings(home=home))
+    index = SearchIndex(home / "index")
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with cat.reading() as session:
+                head = cat.journal_head(session)
+            if uploads.unfinished(cat) == 0 and (index.last_applied() or 0) >= head:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"uploads were not read and indexed within {timeout}s")
+    finally:
+        index.close()
+        cat.close()

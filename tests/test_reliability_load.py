@@ -23,7 +23,7 @@ from publications.catalogue import Catalogue
 from publications.settings import Settings
 from tests import pdfs
 from tests.cli import portal
-from tests.served import Server, StaffClient, add_staff
+from tests.served import Server, StaffClient, add_staff, wait_indexed
 
 pytestmark = pytest.mark.slow
 
@@ -124,16 +124,10 @@ def test_twenty_uploaders_and_fifty_searchers(tmp_path: Path) -> None:
             t.join(180)
         assert not any(t.is_alive() for t in threads)
         # the last uploads are read and indexed within moments
+        wait_indexed(home, timeout=240)
         cat = Catalogue(Settings(home=home))
         index = SearchIndex(home / "index")
         try:
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline:
-                with cat.reading() as session:
-                    head = cat.journal_head(session)
-                if uploads.unfinished(cat) == 0 and (index.last_applied() or 0) >= head:
-                    break
-                time.sleep(0.5)
             _assert_every_upload_kept_and_searchable(cat, index, tally)
         finally:
             index.close()

@@ -17,7 +17,7 @@ from publications.catalogue import Catalogue
 from publications.settings import Settings
 from tests import pdfs
 from tests.cli import popen, portal
-from tests.served import Server, StaffClient, add_staff
+from tests.served import Server, StaffClient, add_staff, wait_indexed
 
 pytestmark = pytest.mark.slow
 
@@ -150,6 +150,7 @@ def test_sigkill_of_the_server_during_web_uploads_loses_no_accepted_file(
         # after the last restart every accepted upload is read and kept as a draft
         for batch in set(accepted.values()):
             _wait_finished(client, batch)
+        wait_indexed(home)
     finally:
         server.stop()
     assert "Traceback" not in server.errors_logged()
