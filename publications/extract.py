@@ -174,6 +174,10 @@ def explain(exc: BaseException) -> str:
         return "the file does not have a valid PDF header"
     if isinstance(exc, MemoryError):
         return "reading the PDF needed more memory than the limit allows"
+    if isinstance(exc, AttributeError | TypeError | KeyError | IndexError):
+        # pypdf tripping over a structure it did not expect; its message names Python
+        # internals ("'NoneType' object is not subscriptable") that mean nothing to people.
+        return "the PDF is damaged: its internal structure is not what a PDF should contain"
     return f"the PDF could not be read: {_short(message) or name}"
 
 
