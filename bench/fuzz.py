@@ -72,12 +72,16 @@ def splice_objects(data: bytes, rng: random.Random, donors: list[bytes]) -> byte
 
 def duplicate_xref(data: bytes, rng: random.Random, donors: list[bytes]) -> bytes:
     """A second copy of the last xref section (offsets shifted) appended with a trailer."""
-    at = data.rfind(b"xref")
+    at = data.rfind(b"\nxref") + 1  # a classic table, not the "xref" of "startxref"
     end = data.rfind(b"%%EOF")
-    if at < 0 or end < at:
-        return truncate(data, rng, donors)
-    section = data[at:end]
     shift = rng.choice([-7, 3, 1000, 10**6])
+    if at <= 0 or end < at:
+        # The file has a cross-reference stream: repeat its pointer, shifted, instead.
+        m = re.search(rb"startxref\s+(\d+)", data[-4096:])
+        if m is None:
+            return truncate(data, rng, donors)
+        return data + b"\nstartxref\n%d\n%%%%EOF\n" % max(0, int(m.group(1)) + shift)
+    section = data[at:end]
 
     def moved(m: re.Match[bytes]) -> bytes:
         return b"%010d" % max(0, int(m.group(1)) + shift) + m.group(2)
