@@ -53,6 +53,8 @@ def test_sigkill_during_reindex_never_shows_a_half_built_index(tmp_path: Path) -
     assert portal(home, "reindex").code == 0
     duration = time.monotonic() - started
 
+    print(f"reindex: one run {duration:.2f} s; killed at "
+          + ", ".join(f"{d:.2f}" for d in _moments(duration)) + " s")
     for delay in _moments(duration):
         proc = popen(home, "reindex")
         time.sleep(delay)
@@ -83,6 +85,8 @@ def test_sigkill_during_ingest_at_many_moments_loses_nothing(tmp_path: Path) -> 
     assert portal(probe, "ingest", "--jobs", "2", str(src)).code == 0
     duration = time.monotonic() - started
 
+    print(f"ingest: one run {duration:.2f} s; killed at "
+          + ", ".join(f"{d:.2f}" for d in _moments(duration)) + " s")
     reported: dict[str, int] = {}
     for delay in _moments(duration):
         proc = popen(home, "ingest", "--json", "--jobs", "2", "--publish", str(src))
@@ -105,6 +109,7 @@ def test_sigkill_during_ingest_at_many_moments_loses_nothing(tmp_path: Path) -> 
                                                 "unfinished temporary file",
                                                 "journal change")), line
     final = portal(home, "ingest", "--json", "--jobs", "2", "--publish", str(src))
+    print(f"ingest: {len(reported)} of 24 files reported stored before the last kill")
     assert final.code == 0
     assert len(final.lines) == 24
     for row in final.lines:
@@ -129,6 +134,8 @@ def test_sigkill_of_the_server_during_web_uploads_loses_no_accepted_file(
         batch = _post(client, "warmup", files_per_post, accepted)
         _wait_finished(client, batch)
         duration = time.monotonic() - started
+        print(f"upload: one batch {duration:.2f} s; killed at "
+              + ", ".join(f"{d:.2f}" for d in _moments(duration)) + " s")
 
         for n, delay in enumerate(_moments(duration)):
             names = [f"k{n}-{i}.pdf" for i in range(files_per_post)]
@@ -153,6 +160,7 @@ def test_sigkill_of_the_server_during_web_uploads_loses_no_accepted_file(
         wait_indexed(home)
     finally:
         server.stop()
+    print(f"upload: {len(accepted)} files accepted, {len(posted)} posted around kills")
     assert "Traceback" not in server.errors_logged()
 
     cat = Catalogue(Settings(home=home))
