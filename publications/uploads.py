@@ -238,13 +238,33 @@ def process(catalogue: Catalogue, ingester: Ingester, upload_id: int) -> None:
         stored = catalogue.add(record, file=FileInput(sha, size, extraction, filename),
                                provenance=provenance, status="draft", actor=actor)
         status, pub_id = ADDED, stored.id
-    except DuplicateFile as dup:  # the same bytes arrived twice at once
-        status, pub_id = DUPLICATE, dup.existing.id
+    except DuplicateFile as dup:  # the same bytes arrived twice at once, or see below
+        status, pub_id = _earlier_attempt_or_duplicate(catalogue, upload_id, filename,
+                                                       dup.existing.id)
     except (IngestError, InvalidRecord) as exc:
         error = str(exc)
     with catalogue.session() as session:
         session.execute(update(Upload).where(Upload.id == upload_id).values(
             status=status, publication_id=pub_id, error=error, updated_at=utcnow()))
+
+
+def _earlier_attempt_or_duplicate(catalogue: Catalogue, upload_id: int, filename: str,
+                                  pub_id: int) -> tuple[str, int]:
+    """A publication already holds this upload's bytes. When a worker was killed after it
+    added the publication but before it marked the upload, the upload is read again and
+    finds its own publication: that is `added`, not a duplicate. It is ours when it was
+    stored under this upload's file name and no other upload was added as it."""
+    from publications.models import FileVersion
+
+    with catalogue.reading() as session:
+        other = session.scalar(select(Upload.id).where(
+            Upload.publication_id == pub_id, Upload.status == ADDED, Upload.id != upload_id
+        ).limit(1))
+        names = set(session.scalars(select(FileVersion.original_name)
+                                    .where(FileVersion.publication_id == pub_id)))
+    if other is None and filename[:500] in names:
+        return ADDED, pub_id
+    return DUPLICATE, pub_id
 
 
 def _save(catalogue: Catalogue, row: Upload) -> UploadState:

@@ -22,6 +22,7 @@ from tests.served import Server, StaffClient, add_staff, wait_indexed
 pytestmark = pytest.mark.slow
 
 MOMENTS = 9  # kill moments spread evenly over one run
+PUBLICATIONS = 150  # enough that most of a reindex run is rebuilding, not starting up
 
 
 def _moments(duration: float) -> list[float]:
@@ -42,12 +43,12 @@ def _assert_check(home: Path) -> None:
 def test_sigkill_during_reindex_never_shows_a_half_built_index(tmp_path: Path) -> None:
     home = tmp_path / "home"
     src = tmp_path / "src"
-    for i in range(60):
-        pdfs.write(src / f"{i:02d}.pdf",
+    for i in range(PUBLICATIONS):
+        pdfs.write(src / f"{i:03d}.pdf",
                    pdfs.report_pdf(f"Street lighting review {i}", "lighting councils", 6))
     assert portal(home, "ingest", "--publish", str(src)).code == 0
     everyone = _search_ids(home, "lighting")
-    assert len(everyone) == 60
+    assert len(everyone) == PUBLICATIONS
 
     started = time.monotonic()
     assert portal(home, "reindex").code == 0
@@ -66,7 +67,7 @@ def test_sigkill_during_reindex_never_shows_a_half_built_index(tmp_path: Path) -
     generations = sorted(p.name for p in (home / "index").glob("gen-*"))
     final = portal(home, "reindex")
     assert final.code == 0, final.stderr
-    assert "rebuilt the index: 60 publications" in final.stdout
+    assert f"rebuilt the index: {PUBLICATIONS} publications" in final.stdout
     assert _search_ids(home, "lighting") == everyone
     _assert_check(home)
     # generations left by killed rebuilds are cleared by the next complete one
