@@ -424,15 +424,18 @@ def restore(
                           "version that made it")
     created_home = not home.exists()
     catalogue: Catalogue | None = None
+    ours = False  # True once the catalogue is known to hold nothing but what we write
     try:
         catalogue = Catalogue(settings)
         _require_empty_catalogue(catalogue)
+        ours = True
         copied = _copy_files_in(catalogue, checked, progress)
         rows = _insert_rows(catalogue, checked, progress)
         publications = rebuild_index(catalogue) if rebuild_index is not None else 0
     except BaseException as exc:
         if catalogue is not None:
-            _undo_rows(catalogue)
+            if ours:  # never empty a catalogue (PostgreSQL, say) that was in use before
+                _undo_rows(catalogue)
             catalogue.close()
             catalogue = None
         _empty_home(home, remove=created_home)

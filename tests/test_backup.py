@@ -271,3 +271,35 @@ def test_an_export_taken_during_an_ingest_is_one_consistent_state(tmp_path: Path
         assert check.code == 0, check.stdout
         counts.append(json.loads((export / MANIFEST).read_text())["tables"]["publications"]["rows"])
     assert counts == sorted(counts)
+
+
+def test_restore_refuses_a_catalogue_in_use_outside_the_data_home(good_export: Path,
+                                                                   tmp_path: Path) -> None:
+    # PORTAL_DATABASE_URL may name a database outside the data home (PostgreSQL in
+    # production; a second SQLite file here): an empty home is not enough, and the catalogue
+    # already in use is left exactly as it was.
+    import os
+    import subprocess
+    import sys
+
+    from tests.cli import ROOT, portal_env
+
+    db = tmp_path / "shared.sqlite"
+    first = tmp_path / "first"
+    env = {**portal_env(first), "PORTAL_DATABASE_URL": f"sqlite:///{db}"}
+    pdfs.write(tmp_path / "a.pdf", pdfs.report_pdf("Already here", "x", 1))
+
+    def run(*args: str, home: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "portal", *args], capture_output=True,
+                              text=True, cwd=ROOT, env={**env, "PORTAL_HOME": str(home)},
+                              timeout=300)
+
+    assert run("ingest", str(tmp_path / "a.pdf"), home=first).returncode == 0
+    empty_home = tmp_path / "second"
+    refused = run("restore", str(good_export), home=empty_home)
+    assert refused.returncode == 1 and "the catalogue already holds" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not empty_home.exists() or not any(empty_home.iterdir())
+    shown = run("show", "1", "--json", home=first)
+    assert json.loads(shown.stdout)["title"] == "Already here"
+    assert os.path.getsize(db) > 0
