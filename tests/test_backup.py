@@ -303,3 +303,48 @@ def test_restore_refuses_a_catalogue_in_use_outside_the_data_home(good_export: P
     shown = run("show", "1", "--json", home=first)
     assert json.loads(shown.stdout)["title"] == "Already here"
     assert os.path.getsize(db) > 0
+
+
+def _disk_full_after(monkeypatch: pytest.MonkeyPatch, calls: int) -> None:
+    import errno
+    import os
+
+    real = os.fsync
+    seen = 0
+
+    def fsync(fd: int) -> None:
+        nonlocal seen
+        seen += 1
+        if seen > calls:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_a_disk_that_fills_during_restore_leaves_the_home_empty(
+        good_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from publications.backup import BackupError, restore
+
+    home = tmp_path / "restored"
+    home.mkdir()
+    _disk_full_after(monkeypatch, 3)  # a few files land, then the disk is full
+    with pytest.raises(BackupError, match="could not be written: No space left on device"):
+        restore(Settings(home=home), good_export)
+    assert home.is_dir() and list(home.iterdir()) == []
+
+
+def test_a_disk_that_fills_during_export_leaves_no_export(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from publications.backup import BackupError, export
+
+    home = _make_portal(tmp_path)
+    cat = Catalogue(Settings(home=home))
+    try:
+        _disk_full_after(monkeypatch, 5)
+        with pytest.raises(BackupError, match="could not be written: No space left on device"):
+            export(cat, tmp_path / "backup")
+    finally:
+        cat.close()
+    assert not (tmp_path / "backup").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
