@@ -375,6 +375,8 @@ class SearchIndex:
     def doc_ids(self) -> set[int]:
         """Ids of every publication in the index (any status)."""
         def get(s: Any) -> set[int]:
+            if s.doc_count_all() == 0:  # an empty index has no columns to read
+                return set()
             col = s.reader().column_reader("pub_id")
             return {int(col[d]) for d in s.docs_for_query(wq.Term("kind", KIND_PUB))}
 

@@ -50,6 +50,9 @@ class Context:
         except IndexUnavailable as exc:
             click.echo(f"warning: the search index was not updated ({exc}); "
                        "`portal reindex` will catch up", err=True)
+        except OSError as exc:  # disk full or read-only: the journal keeps the changes
+            click.echo(f"warning: the search index was not updated ({exc.strerror or exc}); "
+                       "the next command or `portal reindex` will catch up", err=True)
 
     def close(self) -> None:
         if self._index is not None:
@@ -88,6 +91,14 @@ def main() -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except Exception as exc:
+        from publications.errors import write_failure
+
+        reason = write_failure(exc)
+        if reason is not None:  # the disk, not a bug: say so, and what to do
+            click.echo(f"error: the data home could not be written ({reason}); nothing "
+                       "half-written is visible, run the command again once it is fixed",
+                       err=True)
+            sys.exit(1)
         log = _log_crash(exc)
         click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
         if log:
@@ -354,6 +365,7 @@ def serve(ctx: Context, host: str, port: int, threads: int) -> None:
 
     app = create_app(ctx.settings)
     start_indexer(app)
+    app.extensions["staff_uploads"].kick()  # uploads left waiting by a stop or a crash
     click.echo(f"Serving the portal at http://{host}:{port}/ (Ctrl+C stops)", err=True)
     waitress_serve(app, host=host, port=port, threads=threads, ident="portal")
 
@@ -635,3 +647,60 @@ def ocr_command(ctx: Context, refs: tuple[str, ...]) -> None:
             click.echo(f"{ref}: {exc}", err=True)
     ctx.sync_index()
     sys.exit(1 if failed else 0)
+
+
+# --- backup: export and restore ----------------------------------------------------------
+
+
+def _progress_bars(desc: str, total: int | None, unit: str):  # type: ignore[no-untyped-def]
+    """A tqdm bar on a terminal; silent otherwise (scripts, tests, cron)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True,
+                disable=not sys.stderr.isatty())
+
+
+@cli.command("export")
+@click.argument("directory", type=click.Path(file_okay=False))
+@pass_context
+def export_command(ctx: Context, directory: str) -> None:
+    """Write a complete, checksummed export of the portal to DIRECTORY (new or empty).
+
+    Safe while the portal runs: the catalogue is read in one transaction."""
+    from publications.backup import BackupError, export
+
+    try:
+        summary = export(ctx.catalogue, Path(directory), progress=_progress_bars)
+    except BackupError as exc:
+        _fail(str(exc))
+    rows = sum(summary.rows.values())
+    click.echo(f"exported {summary.rows.get('publications', 0)} publications ({rows} records) "
+               f"and {summary.files} files ({summary.bytes} bytes) to {summary.directory}")
+
+
+@cli.command("restore")
+@click.argument("directory", type=click.Path(file_okay=False))
+@pass_context
+def restore_command(ctx: Context, directory: str) -> None:
+    """Recreate the portal from an export in DIRECTORY into an empty data home.
+
+    Every file's SHA-256 is checked; a damaged export is refused and nothing is kept."""
+    from publications.backup import BackupError, restore
+
+    def rebuild(catalogue: Catalogue) -> int:
+        index = SearchIndex(ctx.settings.index_dir)
+        try:
+            return Indexer(catalogue, index).rebuild()
+        finally:
+            index.close()
+
+    try:
+        summary = restore(ctx.settings, Path(directory), progress=_progress_bars,
+                          rebuild_index=rebuild)
+    except BackupError as exc:
+        _fail(f"{exc}")
+    except IndexUnavailable as exc:
+        _fail(f"the search index could not be built ({exc}); nothing was kept")
+    click.echo(f"restored {summary.rows.get('publications', 0)} publications "
+               f"({sum(summary.rows.values())} records) and {summary.files} files into "
+               f"{ctx.settings.home}; the index holds {summary.publications} publications")

@@ -95,10 +95,11 @@ class FileStore:
             with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
                 while chunk := src.read(CHUNK):
                     out.write(chunk)
+            return self.put(Path(name), sha256)
         except BaseException:
+            # A failed write (disk full at the fsync, say) leaves no temporary behind.
             Path(name).unlink(missing_ok=True)
             raise
-        return self.put(Path(name), sha256)
 
     @staticmethod
     def discard(temp_path: Path) -> None:
@@ -186,6 +187,11 @@ def _writer_of(name: str) -> tuple[int, str | None]:
     except (IndexError, ValueError):
         return 0, None
     return pid, (parts[2] if len(parts) == 4 else None)
+
+
+def process_alive(pid: int) -> bool:
+    """True while a process with this id runs on this machine."""
+    return _process_alive(pid)
 
 
 def _process_alive(pid: int) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from publications.catalogue import NEEDS_TITLE, Catalogue, DuplicateFile, FileInput, Stored
-from publications.errors import IngestError, InvalidRecord
+from publications.errors import IngestError, InvalidRecord, write_failure
 from publications.extract import ExtractionPool, ExtractLimits
 from publications.fields import build_record
 from publications.filestore import sha256_of
@@ -205,7 +205,10 @@ class Ingester:
             except InvalidRecord as exc:
                 report(Outcome(job.label, "failed", error=f"invalid metadata: {exc}"))
             except Exception as exc:  # a bug of ours must still not stop the batch
-                report(Outcome(job.label, "failed", error=f"internal error: {exc!r}"))
+                reason = write_failure(exc)
+                error = (f"not stored: {reason}" if reason is not None
+                         else f"internal error: {exc!r}")
+                report(Outcome(job.label, "failed", error=error))
         return {f: running[f] for f in pending}
 
     def _prepare(self, job: Job) -> tuple[str, Any]:

@@ -16,7 +16,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from portal.staff import access
 from publications import uploads
 from publications.catalogue import Catalogue, FileInput
-from publications.errors import IngestError
+from publications.errors import IngestError, write_failure
 from publications.filestore import FileTooLarge
 from publications.ingest import Ingester
 from publications.ocr import available as ocr_available
@@ -51,9 +51,17 @@ def upload():  # type: ignore[no-untyped-def]
     if ocr and not ocr_available():
         return render_template("staff/upload.html", ocr_ready=False, error=OCR_MISSING), 400
     batch = secrets.token_hex(8)
-    for f in files:
-        uploads.receive(cat, batch, f.stream, plain_name(f.filename or ""), access.actor(),
-                        ocr=ocr)
+    try:
+        for f in files:
+            uploads.receive(cat, batch, f.stream, plain_name(f.filename or ""), access.actor(),
+                            ocr=ocr)
+    except Exception as exc:  # the catalogue itself could not be written (disk full...)
+        reason = write_failure(exc)
+        if reason is None:
+            raise
+        error = (f"The upload could not be stored ({reason}). Files listed on the uploads "
+                 "page were kept; send the others again once the problem is fixed.")
+        return render_template("staff/upload.html", ocr_ready=ocr_available(), error=error), 507
     worker().kick()
     return redirect(url_for(".status", batch=batch), 303)
 
