@@ -34,7 +34,10 @@ class Server:
     def __init__(self, home: Path, threads: int = 8, **env: str) -> None:
         self.home = home
         self.threads = threads
-        self.env = {**portal_env(home), "PORTAL_SECRET_KEY": "reliability-tests-secret", **env}
+        # Every client of these tests comes from 127.0.0.1: the per-address rate limits would
+        # turn load into 429s, so they are off unless a test asks for them.
+        self.env = {**portal_env(home), "PORTAL_SECRET_KEY": "reliability-tests-secret",
+                    "PORTAL_SEARCH_RATE_LIMIT": "off", "PORTAL_LOGIN_RATE_LIMIT": "off", **env}
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.log = home.parent / f"serve-{self.port}.log"
