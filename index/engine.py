@@ -19,7 +19,7 @@ from whoosh import query as wq
 from whoosh.reading import ReaderClosed
 
 from . import storage
-from .analysis import QueryToken
+from .analysis import QueryToken, language_stemmer
 from .documents import (
     MAX_LIMIT,
     SORTS,
@@ -38,6 +38,7 @@ from .querybuild import ALL_FIELDS, Compiled, HighlightTerms, _Builder, compile_
 from .ranking import PortalBM25, Ranking
 from .schema import KIND_META, KIND_PAGE, KIND_PUB, SCHEMA_VERSION, build_schema, to_index_documents
 from .suggest import correct
+from .vocabulary import Vocabulary, VocabularySource
 
 PageText = Callable[[int, int], str]
 
@@ -76,8 +77,11 @@ class SearchIndex:
         ranking: Ranking | None = None,
         create: bool = True,
         lock_timeout: float = 120.0,
+        synonyms_file: Path | None = None,
     ) -> None:
         self.directory = Path(directory)
+        # the staff's synonyms file (shipped list alone when None); re-read when it changes
+        self.vocabulary_source = VocabularySource(synonyms_file)
         self.ranking = ranking or Ranking()
         self.lock_timeout = lock_timeout
         self._layout = storage.Layout(self.directory)
@@ -94,6 +98,10 @@ class SearchIndex:
                 self._ensure_created()
             except (OSError, IndexUnavailable):
                 pass  # read-only or not yet creatable: reads will raise IndexUnavailable
+
+    def vocabulary(self) -> Vocabulary:
+        """The synonyms and acronyms in force (shipped list plus the staff's file)."""
+        return self.vocabulary_source.current()
 
     # ------------------------------------------------------------------ versions, meta
     @property
@@ -409,7 +417,7 @@ class SearchIndex:
         limit = max(1, min(int(req.limit or 10), MAX_LIMIT))
         sort = req.sort if req.sort in SORTS else "relevance"
         parsed = parse(req.query)
-        compiled = compile_query(parsed, self.ranking)
+        compiled = compile_query(parsed, self.ranking, self.vocabulary(), self._read(_index_languages))
         if req.within is not None:
             return self._search_within(req, compiled, parsed.text, page, limit, page_text)
 
@@ -475,7 +483,7 @@ class SearchIndex:
             if info.get("english", True):
                 fb.append((hit.score or 0.0, stems_of(doc_text(info))))
         ranked = _pairs(first)
-        exclude = {t.stem for t in compiled.tokens}
+        exclude = set() if r.prf_query_terms else {t.stem for t in compiled.tokens}
         terms = feedback_terms(fb, lambda t: s.idf("abstract", t), exclude, r.prf_terms,
                                min_docs=r.prf_min_docs, temperature=r.prf_temperature)
         exp = expansion_query([(t, w * r.prf_weight) for t, w in terms], r)
@@ -529,12 +537,13 @@ class SearchIndex:
         corrected = correct(s, text)
         if not corrected or corrected.strip().lower() == text.strip().lower():
             return None
-        alt = compile_query(parse(corrected), self.ranking)
+        langs = _index_languages(s)
+        alt = compile_query(parse(corrected), self.ranking, self.vocabulary(), langs)
         if alt.match is None:
             return None
         if len(self._matched(s, alt, allowed)) > total:
             return corrected
-        orig = compile_query(parse(text), self.ranking)
+        orig = compile_query(parse(text), self.ranking, self.vocabulary(), langs)
         if self._all_words_count(s, alt, allowed) > self._all_words_count(s, orig, allowed):
             return corrected
         return None
@@ -630,7 +639,7 @@ class SearchIndex:
             words = stems_of(text, english)
             idf_field = "abstract" if english else "abstract_u"
             terms = key_terms(words, lambda t: s.idf(idf_field, t), 25)
-            b = _Builder(self.ranking, True)
+            b = _Builder(self.ranking, True, languages=_index_languages(s))
             subs: list[wq.Query] = []
             for t, w in terms:
                 tok_fields = ALL_FIELDS if english else ((), ALL_FIELDS[1])
@@ -651,6 +660,17 @@ class SearchIndex:
 
         raw = self._read(run)
         return [self._make_hit(r, HighlightTerms(), None) for r in raw]
+
+
+def _index_languages(s: Any) -> tuple[str, ...]:
+    """Non-English languages with a stemmer among the index's documents (cached per reader)."""
+    parent = s.get_parent()
+    cached = parent.__dict__.get("_portal_languages")
+    if cached is None:
+        present = set(parent.reader().field_terms("language")) if "language" in parent.schema else set()
+        cached = tuple(sorted(lang for lang in present if language_stemmer(lang) is not None))
+        parent.__dict__["_portal_languages"] = cached
+    return cached
 
 
 def _top(
