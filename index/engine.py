@@ -78,10 +78,11 @@ class SearchIndex:
         create: bool = True,
         lock_timeout: float = 120.0,
         synonyms_file: Path | None = None,
+        shipped_synonyms: bool = True,
     ) -> None:
         self.directory = Path(directory)
         # the staff's synonyms file (shipped list alone when None); re-read when it changes
-        self.vocabulary_source = VocabularySource(synonyms_file)
+        self.vocabulary_source = VocabularySource(synonyms_file, shipped=shipped_synonyms)
         self.ranking = ranking or Ranking()
         self.lock_timeout = lock_timeout
         self._layout = storage.Layout(self.directory)

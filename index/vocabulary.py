@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .analysis import query_tokens
 
+SYNONYMS_FILE = "synonyms.txt"  # the staff's file, in the data home
 MAX_FILE_BYTES = 1_000_000
 MAX_MEMBER_WORDS = 8
 
@@ -48,6 +49,7 @@ class Vocabulary:
 
     groups: tuple[tuple[Member, ...], ...] = ()
     problems: tuple[Problem, ...] = ()
+    sources: tuple[str, ...] = ()  # where each group came from ("shipped" or the file name)
     _by_key: dict[tuple[str, ...], list[int]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -129,14 +131,17 @@ def parse_lines(text: str, source: str) -> tuple[list[tuple[Member, ...]], list[
 def build(default_text: str, local_text: str | None, local_source: str = "synonyms.txt") -> Vocabulary:
     """Merge the shipped list with the staff's file (whose groups and removals win)."""
     groups, _, problems = parse_lines(default_text, "shipped list")
+    sources = ["shipped"] * len(groups)
     if local_text is not None:
         local, removals, local_problems = parse_lines(local_text, local_source)
         problems += local_problems
         drop = {member_key(r) for r in removals}
         for g in local:
             drop.update(m.key for m in g)
-        groups = [g for g in groups if not any(m.key in drop for m in g)] + local
-    return Vocabulary(tuple(groups), tuple(problems))
+        kept = [n for n, g in enumerate(groups) if not any(m.key in drop for m in g)]
+        groups = [groups[n] for n in kept] + local
+        sources = ["shipped"] * len(kept) + [local_source] * len(local)
+    return Vocabulary(tuple(groups), tuple(problems), tuple(sources))
 
 
 def default_text() -> str:
@@ -174,15 +179,16 @@ def load(path: Path | None) -> Vocabulary:
             problem.append(Problem(str(path), 0, str(exc)))
     vocab = build(default_text(), local, str(path) if path else "synonyms.txt")
     if problem:
-        vocab = Vocabulary(vocab.groups, vocab.problems + tuple(problem))
+        vocab = Vocabulary(vocab.groups, vocab.problems + tuple(problem), vocab.sources)
     return vocab
 
 
 class VocabularySource:
     """The current vocabulary, reloaded when the staff's file changes (checked by mtime)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, shipped: bool = True) -> None:
         self.path = Path(path) if path is not None else None
+        self.shipped = shipped  # False: no shipped list (benchmarks measure it this way)
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._vocab: Vocabulary | None = None
@@ -200,9 +206,20 @@ class VocabularySource:
         stamp = self._stat()
         with self._lock:
             if self._vocab is None or stamp != self._stamp:
-                self._vocab = load(self.path)
+                self._vocab = load(self.path) if self.shipped else Vocabulary()
                 self._stamp = stamp
             return self._vocab
 
 
-__all__ = ["Member", "Problem", "Vocabulary", "VocabularySource", "build", "load"]
+def check_line(line: str) -> list[Problem]:
+    """Problems with one line a member of staff wants to add (empty when it is usable)."""
+    if "\n" in line or "\r" in line:
+        return [Problem("line", 1, "give one line at a time")]
+    groups, _, problems = parse_lines(line, "line")
+    if not groups and not problems:
+        return [Problem("line", 1, "the line is empty or only a comment")]
+    return problems
+
+
+__all__ = ["SYNONYMS_FILE", "Member", "Problem", "Vocabulary", "VocabularySource", "build",
+           "check_line", "load"]

@@ -24,7 +24,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.config.update(staff.config_for(settings))  # session cookies, CSRF
     app.config.update(overrides)
     app.extensions["catalogue"] = Catalogue(settings)
-    app.extensions["index"] = SearchIndex(settings.index_dir)
+    app.extensions["index"] = SearchIndex(settings.index_dir,
+                                          synonyms_file=settings.home / SYNONYMS_FILE)
     app.extensions["usage"] = UsageCounter()
 
     from portal import (

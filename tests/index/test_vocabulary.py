@@ -140,3 +140,29 @@ def test_german_report_is_stemmed_as_german_not_english(tmp_path: Path) -> None:
     hit = ix.search(SearchRequest("Wohnung")).hits[0]
     assert [p.page for p in hit.pages] == [1]
     ix.close()
+
+
+@pytest.mark.slow
+def test_portal_synonyms_commands_and_search(tmp_path: Path) -> None:
+    from tests.cli import portal
+
+    home = tmp_path / "home"
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(
+        '{"title": "Councils and their reserves", "abstract": "How each local authority spends.", '
+        '"type": "report"}\n', encoding="utf-8")
+    assert portal(home, "import", str(manifest), "--publish").code == 0
+    shown = portal(home, "synonyms", "show", "--json")
+    assert {"members": ["LA", "local authority"], "source": "shipped"} in shown.lines
+    assert portal(home, "search", "LA reserves", "--json").lines[0]["total"] == 1
+    # a bad line is refused with a reason and nothing is written
+    bad = portal(home, "synonyms", "add", "lonely")
+    assert bad.code != 0 and "two or more" in bad.stderr
+    assert not (home / "synonyms.txt").exists()
+    assert portal(home, "search", "stockpiles", "--json").lines[0]["total"] == 0
+    assert portal(home, "synonyms", "add", "stockpiles = reserves").code == 0
+    assert portal(home, "search", "stockpiles", "--json").lines[0]["total"] == 1
+    assert portal(home, "synonyms", "check").code == 0
+    (home / "synonyms.txt").write_text("only-one\n", encoding="utf-8")
+    check = portal(home, "synonyms", "check")
+    assert check.code == 1 and "synonyms.txt:1" in check.stdout
