@@ -73,11 +73,11 @@ def _decode_lengths(leaf: Any, fieldname: str) -> np.ndarray:
 
         reader = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)  # type: ignore[union-attr]
         if reader is None:
-            return np.zeros(n)
+            return np.zeros(n, dtype=np.float32)
         raw = np.fromiter((reader[d] for d in range(n)), dtype=np.uint8, count=n)
-        return _BYTE_LENGTHS[raw]
+        return _BYTE_LENGTHS[raw].astype(np.float32)
     except (AttributeError, ImportError, TypeError):  # another codec: the public, slower way
-        return np.array([leaf.doc_field_length(d, fieldname, 0) or 0 for d in range(n)], dtype=np.float64)
+        return np.array([leaf.doc_field_length(d, fieldname, 0) or 0 for d in range(n)], dtype=np.float32)
 
 
 def _postings(leaf: Any, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from .analysis import iter_spans, stem
+from .analysis import TOKEN_RE, fold, stem
 from .querybuild import HighlightTerms
 
 _WS = re.compile(r"\s+")
@@ -27,6 +27,25 @@ def _is_match(folded: str, terms: HighlightTerms, english: bool) -> str | None:
     return None
 
 
+def _matches(text: str, terms: HighlightTerms, english: bool, first_only: bool = False
+             ) -> list[tuple[int, int, str]]:
+    """(start, end, key) of every matched word; each distinct word is analysed once."""
+    memo: dict[str, str | None] = {}
+    out: list[tuple[int, int, str]] = []
+    for m in TOKEN_RE.finditer(text):
+        raw = m.group()
+        try:
+            key = memo[raw]
+        except KeyError:
+            folded = fold(raw)
+            key = memo[raw] = _is_match(folded, terms, english) if folded else None
+        if key is not None:
+            out.append((m.start(), m.end(), key))
+            if first_only:
+                break
+    return out
+
+
 def _escape(text: str) -> str:
     return html.escape(_WS.sub(" ", _CONTROL.sub(" ", text)), quote=False)
 
@@ -40,12 +59,7 @@ def snippet(text: str, terms: HighlightTerms, max_chars: int = 240, english: boo
     if not text:
         return ""
     text = text[:MAX_SCAN_CHARS]
-    matches: list[tuple[int, int, str]] = []
-    if terms:
-        for start, end, folded in iter_spans(text):
-            key = _is_match(folded, terms, english)
-            if key is not None:
-                matches.append((start, end, key))
+    matches = _matches(text, terms, english) if terms else []
     if not matches:
         if not fallback:
             return ""
@@ -99,4 +113,4 @@ def has_match(text: str, terms: HighlightTerms, english: bool = True) -> bool:
     """True if any word of `text` matches the query terms."""
     if not terms or not text:
         return False
-    return any(_is_match(f, terms, english) is not None for _, _, f in iter_spans(text[:MAX_SCAN_CHARS]))
+    return bool(_matches(text[:MAX_SCAN_CHARS], terms, english, first_only=True))

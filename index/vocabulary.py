@@ -68,11 +68,6 @@ class Vocabulary:
             out.extend(m for m in self.groups[n] if m.key != key and m not in out)
         return out
 
-    def is_acronym(self, stem: str) -> bool:
-        """True when a one-word member with this key is written in capitals."""
-        return any(m.acronym and m.key == (stem,) for n in self._by_key.get((stem,), ())
-                   for m in self.groups[n])
-
 
 def member_key(text: str) -> tuple[str, ...]:
     """The matching key of a member: stems of its words, stop words dropped unless all are."""
