@@ -32,7 +32,7 @@ from .documents import (
 )
 from .errors import IndexUnavailable
 from .facets import FacetCache, count_facets
-from .fastscore import LengthCache, flat_terms, score_all, top_docs
+from .fastscore import LengthCache, flat_terms, score_all, segment_key, top_docs
 from .feedback import doc_text, feedback_terms, key_terms, stems_of
 from .highlight import has_match, snippet
 from .query import parse, parse_year_value
@@ -53,8 +53,8 @@ SNIPPET_CHARS = 240
 # BM25F first, then adds the (small) proximity boosts to those candidates only.
 CANDIDATE_MARGIN = 200
 MIN_CANDIDATES = 300
-BOOST_MARGIN = 50
-MIN_BOOSTED = 100
+BOOST_MARGIN = 30
+MIN_BOOSTED = 50
 
 
 class _Moved(Exception):
@@ -196,12 +196,16 @@ class SearchIndex:
         delay = 0.005
         for attempt in range(storage.OPEN_ATTEMPTS):
             try:
-                return ix.searcher(weighting=self._weighting)
+                searcher = ix.searcher(weighting=self._weighting)
             except FileNotFoundError:
                 if attempt == storage.OPEN_ATTEMPTS - 1:
                     raise
                 time.sleep(delay)
                 delay *= 2
+                continue
+            # field lengths of segments merged away are no longer needed
+            self._lengths.forget_except({segment_key(r) for r, _ in searcher.reader().leaf_readers()})
+            return searcher
         raise IndexUnavailable("cannot open the search index")  # pragma: no cover
 
     def _read(self, fn: Callable[[Any], Any]) -> Any:

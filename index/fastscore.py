@@ -43,7 +43,7 @@ class LengthCache:
         self._lock = threading.Lock()
 
     def lengths(self, leaf: Any, fieldname: str) -> np.ndarray:
-        key = (_segment_key(leaf), fieldname)
+        key = (segment_key(leaf), fieldname)
         with self._lock:
             arr = self._cache.get(key)
         if arr is None:
@@ -58,7 +58,7 @@ class LengthCache:
             self._cache = {k: v for k, v in self._cache.items() if k[0] in keys}
 
 
-def _segment_key(leaf: Any) -> str:
+def segment_key(leaf: Any) -> str:
     try:
         return f"{leaf.segment().segment_id()}:{leaf.doc_count_all()}"
     except Exception:  # readers without a segment: never cached for long
