@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, render_template
 
-from index import SearchIndex
+from index import SYNONYMS_FILE, SearchIndex
 from publications.catalogue import Catalogue
 from publications.indexer import Indexer
 from publications.usage import UsageCounter
