@@ -625,6 +625,7 @@ class SearchIndex:
     def _make_hit(self, r: _RawHit, terms: HighlightTerms | None, page_text: PageText | None) -> Hit:
         info = r.info
         english = bool(info.get("english", True))
+        lang = "" if english else str(info.get("language") or "")
         pages: list[PageHit] = []
         if terms is None:  # snippets not wanted
             return Hit(id=r.pub_id, slug=info.get("slug", ""), title=info.get("title", ""),
@@ -638,14 +639,15 @@ class SearchIndex:
                     text = page_text(r.pub_id, number) or ""
                 except LookupError:
                     text = ""
-            pages.append(PageHit(number, snippet(text, terms, SNIPPET_CHARS, english), score))
+            pages.append(PageHit(number, snippet(text, terms, SNIPPET_CHARS, english, language=lang), score))
         abstract = info.get("abstract") or ""
-        if abstract and has_match(abstract, terms, english):
-            snip = snippet(abstract, terms, SNIPPET_CHARS, english)
+        if abstract and has_match(abstract, terms, english, language=lang):
+            snip = snippet(abstract, terms, SNIPPET_CHARS, english, language=lang)
         elif pages and pages[0].snippet:
             snip = pages[0].snippet
         else:
-            snip = snippet(abstract or info.get("subtitle") or "", terms, SNIPPET_CHARS, english)
+            snip = snippet(abstract or info.get("subtitle") or "", terms, SNIPPET_CHARS, english,
+                           language=lang)
         return Hit(
             id=r.pub_id,
             slug=info.get("slug", ""),

@@ -162,7 +162,7 @@ class _Builder:
             return
         for t in toks:
             self.highlight.stems.add(t.stem)
-            self.highlight.folded.add(t.folded)
+            self.highlight.folded.update(self.variants(t.folded))
         if phrase and len(toks) > 1:
             self.page_parts.append(self.phrase(toks, PAGE_FIELDS))  # type: ignore[arg-type]
         else:

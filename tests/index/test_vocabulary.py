@@ -136,9 +136,10 @@ def test_german_report_is_stemmed_as_german_not_english(tmp_path: Path) -> None:
     assert ids(ix, "Gemeinde") == [20]
     # phrases in German text follow the German stemmer too
     assert ids(ix, '"die wohnungen"') == [20]
-    # best pages are found in German text
-    hit = ix.search(SearchRequest("Wohnung")).hits[0]
+    # best pages are found in German text, and the inflection is marked in snippets
+    hit = ix.search(SearchRequest("Wohnung"), page_text=lambda pid, n: GERMAN.pages[n - 1]).hits[0]
     assert [p.page for p in hit.pages] == [1]
+    assert "<mark>Wohnungen</mark>" in hit.pages[0].snippet
     ix.close()
 
 
