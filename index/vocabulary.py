@@ -28,7 +28,6 @@ class Member:
 
     text: str
     key: tuple[str, ...]  # English stems of its content words
-    acronym: bool  # written in capitals ("GP")
 
 
 @dataclass(frozen=True)
@@ -84,9 +83,7 @@ def _member(text: str) -> Member | None:
     key = member_key(text)
     if len(key) > MAX_MEMBER_WORDS:
         return None
-    letters = [c for c in text if c.isalpha()]
-    acronym = " " not in text and len(letters) >= 2 and all(c.isupper() for c in letters)
-    return Member(text, key, acronym)
+    return Member(text, key)
 
 
 def parse_lines(text: str, source: str) -> tuple[list[tuple[Member, ...]], list[str], list[Problem]]:
