@@ -439,8 +439,14 @@ class SearchIndex:
         def run(s: Any) -> tuple[int, list[_RawHit], dict[str, list[tuple[str, int]]], str | None]:
             allowed = self._allowed(s, req)
             fast = self._fast_match(s, compiled, allowed)
-            if fast is None:
-                matched: Any = self._matched(s, compiled, allowed)
+            first: list[tuple[int, float]] | None = None
+            if fast is None and sort == "relevance" and compiled.match is not None:
+                # one pass gives both every match (for the total and facets) and the best
+                # candidates: phrase positions are read once, not twice
+                matched, first = self._match_and_rank(s, compiled, allowed, page * limit)
+                scores = mask = None
+            elif fast is None:
+                matched = self._matched(s, compiled, allowed)
                 scores = mask = None
             else:
                 scores, mask = fast
@@ -450,7 +456,9 @@ class SearchIndex:
             start = (page - 1) * limit
             raw: list[_RawHit] = []
             if start < total and page * limit <= MAX_WINDOW:
-                if scores is not None and sort == "relevance":
+                if first is not None:
+                    ranked = self._relevance(s, compiled, page * limit, lambda k: first[:k])
+                elif scores is not None and sort == "relevance":
                     ranked = self._relevance(s, compiled, page * limit,
                                              lambda k: top_docs(scores, mask, k))
                 else:
@@ -466,6 +474,31 @@ class SearchIndex:
         terms = compiled.highlight if req.snippets else None
         hits = [self._make_hit(r, terms, page_text if req.snippets else None) for r in raw]
         return SearchResult(parsed.text, total, page, limit, hits, facets, suggestion)
+
+    def _match_and_rank(self, s: Any, compiled: Compiled, allowed: frozenset[int] | None,
+                        n: int) -> tuple[list[int], list[tuple[int, float]]]:
+        """Every allowed match (document numbers) and the best candidates for ranking `n`."""
+        if allowed is not None and not allowed:
+            return [], []
+        excluded = set(s.docs_for_query(compiled.exclude)) if compiled.exclude is not None else None
+        top = _RecordingTopCollector(limit=self._candidates(compiled, n), usequality=False, replace=0)
+        c = collectors.FilterCollector(top, allow=set(allowed) if allowed is not None else None,
+                                       restrict=excluded)
+        s.search_with_collector(compiled.match, c)
+        return sorted(top.seen), _pairs(c.results())
+
+    def _candidates(self, compiled: Compiled, n: int) -> int:
+        """How many first-pass candidates relevance ranking needs for the best `n`."""
+        r = self.ranking
+        k = max(n + CANDIDATE_MARGIN, MIN_CANDIDATES)
+        if self._uses_feedback(compiled):
+            k = max(k, r.prf_rerank, r.prf_docs)
+        return k
+
+    def _uses_feedback(self, compiled: Compiled) -> bool:
+        r = self.ranking
+        return (compiled.natural and len(compiled.tokens) >= r.prf_min_terms
+                and r.prf_docs > 0 and r.prf_weight > 0)
 
     def _matched(self, s: Any, compiled: Compiled, allowed: frozenset[int] | None) -> set[int]:
         if compiled.match is None:
@@ -528,12 +561,8 @@ class SearchIndex:
         MIN_BOOSTED)` of the best `max(n + CANDIDATE_MARGIN, MIN_CANDIDATES)`.
         """
         r = self.ranking
-        use_prf = (compiled.natural and len(compiled.tokens) >= r.prf_min_terms
-                   and r.prf_docs > 0 and r.prf_weight > 0)
-        k = max(n + CANDIDATE_MARGIN, MIN_CANDIDATES)
-        if use_prf:
-            k = max(k, r.prf_rerank, r.prf_docs)
-        first = first_pass(k)
+        use_prf = self._uses_feedback(compiled)
+        first = first_pass(self._candidates(compiled, n))
         if compiled.boosts:
             # phrase positions are costly in long texts: boost the best candidates only
             nb = max(n + BOOST_MARGIN, MIN_BOOSTED)
@@ -739,6 +768,18 @@ def _index_languages(s: Any) -> tuple[str, ...]:
         cached = tuple(sorted(lang for lang in present if language_stemmer(lang) is not None))
         parent.__dict__["_portal_languages"] = cached
     return cached
+
+
+class _RecordingTopCollector(collectors.TopCollector):
+    """A top-N collector that also remembers every document it was offered."""
+
+    def prepare(self, top_searcher: Any, q: Any, context: Any) -> None:
+        super().prepare(top_searcher, q, context)
+        self.seen: set[int] = set()
+
+    def _collect(self, global_docnum: int, score: float) -> Any:
+        self.seen.add(global_docnum)
+        return super()._collect(global_docnum, score)
 
 
 def _top(
