@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, render_template
 
-from index import SearchIndex
+from index import SYNONYMS_FILE, SearchIndex
 from publications.catalogue import Catalogue
 from publications.indexer import Indexer
 from publications.usage import UsageCounter
@@ -25,7 +25,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.config.update(staff.config_for(settings))  # session cookies, CSRF
     app.config.update(overrides)
     app.extensions["catalogue"] = Catalogue(settings)
-    app.extensions["index"] = SearchIndex(settings.index_dir)
+    app.extensions["index"] = SearchIndex(settings.index_dir,
+                                          synonyms_file=settings.home / SYNONYMS_FILE)
     app.extensions["usage"] = UsageCounter()
 
     from portal import (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from index import IndexUnavailable, SearchIndex
+from index import SYNONYMS_FILE, IndexUnavailable, SearchIndex
 from publications.catalogue import Catalogue, describe
 from publications.indexer import Indexer, index_problems
 from publications.errors import PortalError
@@ -36,7 +36,8 @@ class Context:
     @property
     def index(self) -> SearchIndex:
         if self._index is None:
-            self._index = SearchIndex(self.settings.index_dir)
+            self._index = SearchIndex(self.settings.index_dir,
+                                      synonyms_file=self.settings.home / SYNONYMS_FILE)
         return self._index
 
     @property
@@ -505,6 +506,7 @@ def reindex(ctx: Context, if_needed: bool) -> None:
     click.echo(f"rebuilt the index: {n} publications (schema version {ctx.index.schema_version})")
 
 from portal import cli_users  # noqa: E402,F401  (registers `portal users ...`)
+from portal import cli_synonyms  # noqa: E402,F401  (registers `portal synonyms ...`)
 
 
 # --- staff work from the command line -------------------------------------------------------
