@@ -89,9 +89,10 @@ def evaluate(runs: dict[int, list[int]], qrels: dict[int, dict[int, int]]) -> di
     return {"MAP": sum(aps) / n, "nDCG@10": sum(ndcgs) / n, "P@10": sum(p10s) / n}
 
 
-def run_engine(docs, queries, ranking: Ranking | None = None) -> tuple[dict[int, list[int]], float]:
+def run_engine(docs, queries, ranking: Ranking | None = None,
+               synonyms: bool = True) -> tuple[dict[int, list[int]], float]:
     with tempfile.TemporaryDirectory() as tmp:
-        ix = SearchIndex(Path(tmp) / "ix", ranking=ranking)
+        ix = SearchIndex(Path(tmp) / "ix", ranking=ranking, shipped_synonyms=synonyms)
         ix.rebuild(docs)
         runs = {}
         t = time.perf_counter()
@@ -117,6 +118,8 @@ def fmt(name: str, m: dict[str, float]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--variants", action="store_true", help="also print a few ablations")
+    ap.add_argument("--vocabulary", action="store_true",
+                    help="also print the figures without the synonyms list and spelling folding")
     args = ap.parse_args()
     docs, queries, qrels = load()
     print(f"{len(docs)} docs, {len(queries)} queries, {len(qrels)} judged")
@@ -136,6 +139,21 @@ def main() -> None:
         for name, ranking in variants.items():
             runs, _ = run_engine(docs, queries, ranking)
             print(fmt(name, evaluate(runs, qrels)))
+    if args.vocabulary:
+        runs, _ = run_engine(docs, queries, synonyms=False)
+        print(fmt("without the synonyms list", evaluate(runs, qrels)))
+        # spelling folding happens at index time inside `stem`: switch it off for one build
+        from index import analysis
+
+        folded = analysis.shared_spelling
+        analysis.shared_spelling = lambda word: word
+        analysis.stem.cache_clear()
+        try:
+            runs, _ = run_engine(docs, queries, synonyms=False)
+        finally:
+            analysis.shared_spelling = folded
+            analysis.stem.cache_clear()
+        print(fmt("without synonyms or spellings", evaluate(runs, qrels)))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,10 @@
-"""Benchmark metadata proposals against tests/data/metadata_truth.tsv over the corpus PDFs."""
+"""Benchmark metadata proposals against tests/data/metadata_truth.tsv over the corpus PDFs.
+
+Usage: python bench/metadata.py [-v]
+
+Each field is scored for the portal's proposal and, in the same run, for a naive baseline
+that only reads the PDF's own /Title (else the first text line), /Author and /CreationDate.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,6 @@ import unicodedata
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -20,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from pypdf import PdfReader  # noqa: E402
 
 from publications.propose import propose_metadata, token_similarity  # noqa: E402
-from publications.records import Extraction, Proposal  # noqa: E402
+from publications.records import Extraction, Proposal, ProposedValue  # noqa: E402
 from publications.signals import clean_info, first_page_runs, read_xmp  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -103,6 +108,64 @@ def is_bad_title(title: str | None, filename: str) -> bool:
     return bool(_BAD_TITLE.search(title)) or loose(title) == stem
 
 
+def naive_proposal(extraction: Extraction) -> Proposal:
+    """The baseline: what a tool that only reads the PDF's own fields (or the first line)
+    would propose. Title: /Title of the document info, else the first text line of page one;
+    authors: /Author split at ";", "," and " and "; date: /CreationDate; no abstract."""
+    info = extraction.info
+    fields: dict[str, ProposedValue] = {}
+    title = (info.get("Title") or "").strip()
+    if not title and extraction.pages:
+        title = next((line.strip() for line in extraction.pages[0].splitlines() if line.strip()),
+                     "")
+    if title:
+        fields["title"] = ProposedValue(title, "baseline")
+    author = (info.get("Author") or "").strip()
+    if author:
+        names = [a.strip() for a in re.split(r";|,|\band\b", author) if a.strip()]
+        fields["authors"] = ProposedValue(names, "baseline")
+    m = re.match(r"(?:D:)?(\d{4})(\d{2})?(\d{2})?", (info.get("CreationDate") or "").strip())
+    if m:
+        fields["date"] = ProposedValue("-".join(g for g in m.groups() if g), "baseline")
+    return Proposal(fields)
+
+
+def score(
+    p: Proposal, row: dict[str, str], counts: Counter[str], scored: Counter[str],
+    misses: list[str] | None,
+) -> None:
+    """Add one proposal's agreement with one truth row to `counts` (field exact/near)."""
+    got = full_title(p)
+    scored["title"] += 1
+    counts["title exact"] += got == row["title"]
+    counts["title near"] += title_near(got, row["title"])
+    if misses is not None and not title_near(got, row["title"]):
+        misses.append(f"title  {row['file']}: got {got!r} want {row['title']!r}")
+    if row["authors"]:
+        want = [a.strip() for a in row["authors"].split(";") if a.strip()]
+        have = list(p.value("authors") or [])
+        scored["authors"] += 1
+        counts["authors exact"] += have == want
+        near = sorted(loose(a) for a in have) == sorted(loose(a) for a in want)
+        counts["authors near"] += near
+        if misses is not None and not near:
+            misses.append(f"authors {row['file']}: got {have} want {want}")
+    if row["date"]:
+        have_d = p.value("date") or ""
+        scored["date"] += 1
+        counts["date exact"] += have_d == row["date"]
+        counts["date near"] += have_d[:4] == row["date"][:4]
+        if misses is not None and have_d != row["date"]:
+            misses.append(f"date   {row['file']}: got {have_d!r} want {row['date']!r}")
+    scored["abstract"] += 1
+    has = p.value("abstract") is not None
+    ok = has == (row["has_abstract"].strip().lower() == "yes")
+    counts["abstract exact"] += ok
+    counts["abstract near"] += ok
+    if misses is not None and not ok:
+        misses.append(f"abstract {row['file']}: got {has} want {row['has_abstract']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
@@ -116,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     truth = load_truth()
     counts: Counter[str] = Counter()
     scored: Counter[str] = Counter()
+    base_counts: Counter[str] = Counter()
+    base_scored: Counter[str] = Counter()
     sources: Counter[str] = Counter()
     misses: list[str] = []
     started = time.perf_counter()
@@ -127,42 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         p = propose_metadata(extraction, filename=upload_name(row["file"]))
         for field, pv in p.fields.items():
             sources[f"{field}:{pv.source}"] += 1
-        # title
-        got = full_title(p)
-        scored["title"] += 1
-        counts["title exact"] += got == row["title"]
-        counts["title near"] += title_near(got, row["title"])
-        if not title_near(got, row["title"]):
-            misses.append(f"title  {row['file']}: got {got!r} want {row['title']!r}")
-        # authors
-        if row["authors"]:
-            want = [a.strip() for a in row["authors"].split(";") if a.strip()]
-            have = list(p.value("authors") or [])
-            scored["authors"] += 1
-            counts["authors exact"] += have == want
-            near = sorted(loose(a) for a in have) == sorted(loose(a) for a in want)
-            counts["authors near"] += near
-            if not near:
-                misses.append(f"authors {row['file']}: got {have} want {want}")
-        # date
-        if row["date"]:
-            have_d = p.value("date") or ""
-            scored["date"] += 1
-            counts["date exact"] += have_d == row["date"]
-            counts["date near"] += have_d[:4] == row["date"][:4]
-            if have_d != row["date"]:
-                misses.append(f"date   {row['file']}: got {have_d!r} want {row['date']!r}")
-        # abstract
-        scored["abstract"] += 1
-        has = p.value("abstract") is not None
-        ok = has == (row["has_abstract"].strip().lower() == "yes")
-        counts["abstract exact"] += ok
-        counts["abstract near"] += ok
-        if not ok:
-            misses.append(f"abstract {row['file']}: got {has} want {row['has_abstract']}")
+        score(p, row, counts, scored, misses)
+        score(naive_proposal(extraction), row, base_counts, base_scored, None)
 
     # placeholder titles over every readable corpus PDF, not only the truth set
-    placeholder = 0
+    placeholder = base_placeholder = 0
     readable = 0
     for path in sorted(pdf_dir.glob("*.pdf")):
         extraction, _ = build_extraction(path)
@@ -173,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         if is_bad_title(p.value("title"), upload_name(path.name)):
             placeholder += 1
             misses.append(f"PLACEHOLDER {path.name}: {p.value('title')!r}")
+        base_placeholder += is_bad_title(naive_proposal(extraction).value("title"),
+                                         upload_name(path.name))
     elapsed = time.perf_counter() - started
 
     titles_tsv = args.corpus / "titles.tsv"
@@ -191,15 +227,20 @@ def main(argv: list[str] | None = None) -> int:
                     misses.append(f"titles.tsv {row['file']}: got {full_title(p)!r}")
 
     print(f"truth rows: {len(truth)}   readable corpus PDFs: {readable}   time: {elapsed:.1f}s")
-    print(f"{'field':<10}{'scored':>8}{'exact':>9}{'near':>9}")
+    print("baseline: /Title (else the first line of page one), /Author, /CreationDate, "
+          "no abstract")
+    print(f"{'field':<10}{'scored':>8}{'base exact':>12}{'base near':>11}"
+          f"{'exact':>9}{'near':>9}")
     for field in ("title", "authors", "date", "abstract"):
         n = scored[field]
         if not n:
             continue
-        ex = counts[f"{field} exact"] / n
-        ne = counts[f"{field} near"] / n
-        print(f"{field:<10}{n:>8}{ex:>9.1%}{ne:>9.1%}")
-    print(f"placeholder titles proposed: {placeholder}")
+        bn = base_scored[field] or 1
+        print(f"{field:<10}{n:>8}"
+              f"{base_counts[f'{field} exact'] / bn:>12.1%}"
+              f"{base_counts[f'{field} near'] / bn:>11.1%}"
+              f"{counts[f'{field} exact'] / n:>9.1%}{counts[f'{field} near'] / n:>9.1%}")
+    print(f"placeholder titles proposed: {placeholder} (baseline: {base_placeholder})")
     print(f"titles.tsv agreement (ignoring case and punctuation): {agree}/{total}")
     print("sources: " + ", ".join(f"{k}={v}" for k, v in sorted(sources.items())))
     if args.verbose and misses:

@@ -8,7 +8,10 @@ follow the corpus. Each size is built with `SearchIndex.rebuild` in a child proc
 memory is reported. Then a fixed set of queries (single words, several words, a phrase, a
 natural-language question) runs through the full query path: parse, rank, facets, snippets
 and best pages per hit, with snippets taken from the page text as the catalogue would supply.
-Printed: build time and rate, peak build memory, index size, and p50/p95 per query kind.
+Printed: build time and rate, peak build memory, index size, and p50/p95 per query kind,
+beside a bare Whoosh search of the same queries on the same index (Whoosh's own query parser
+and BM25F, OR of the words over title and body, top 10 with stored fields, no facets, no
+snippets, no pages) measured in the same run.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import pickle
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -131,6 +135,23 @@ def measure(directory: Path, n: int, repeat: int) -> dict[str, list[float]]:
     return timings
 
 
+def measure_bare(directory: Path, repeat: int) -> dict[str, list[float]]:
+    """The same queries as a bare Whoosh search of the same index (the yardstick)."""
+    from index.baseline import BareSearch
+
+    timings: dict[str, list[float]] = {kind: [] for kind in QUERIES}
+    with BareSearch(directory) as bare:
+        for q in [q for qs in QUERIES.values() for q in qs]:
+            bare.search(q)
+        for _ in range(repeat):
+            for kind, qs in QUERIES.items():
+                for q in qs:
+                    start = time.perf_counter()
+                    bare.search(q, limit=10)
+                    timings[kind].append((time.perf_counter() - start) * 1000)
+    return timings
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
@@ -140,6 +161,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--index", type=Path,
+                        help="keep the built indexes under this directory and reuse them")
     parser.add_argument("--build-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build_child:
@@ -152,21 +175,31 @@ def main() -> None:
     print(f"source: {len(texts)} text-bearing corpus PDFs, mean {words:,.0f} words each")
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
-            directory = Path(tmp) / "index"
-            proc = subprocess.run(
-                [sys.executable, __file__, "--build-child", str(directory), str(n)],
-                capture_output=True, text=True, check=True, env=dict(os.environ),
-            )
-            built = json.loads(proc.stdout.strip().splitlines()[-1])
-            size_mb = dir_size(directory) / 1e6
-            print(f"\n{n:,} publications: built in {built['seconds']:.0f} s "
-                  f"({n / built['seconds']:.1f} publications/s), peak build memory "
-                  f"{built['peak_mb']:.0f} MB, index {size_mb:.0f} MB")
+            directory = (args.index or Path(tmp)) / f"index-{n}"
+            from index import SearchIndex
+
+            if directory.is_dir() and not SearchIndex(directory, create=False).needs_rebuild():
+                print(f"\n{n:,} publications: reusing the index in {directory}")
+            else:
+                shutil.rmtree(directory, ignore_errors=True)
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--build-child", str(directory), str(n)],
+                    capture_output=True, text=True, check=True, env=dict(os.environ),
+                )
+                built = json.loads(proc.stdout.strip().splitlines()[-1])
+                print(f"\n{n:,} publications: built in {built['seconds']:.0f} s "
+                      f"({n / built['seconds']:.1f} publications/s), peak build memory "
+                      f"{built['peak_mb']:.0f} MB, index {dir_size(directory) / 1e6:.0f} MB")
             timings = measure(directory, n, args.repeat)
+            bare = measure_bare(directory, args.repeat)
             everything = [t for ts in timings.values() for t in ts]
-            print(f"  {'queries':16}{'n':>4}{'p50 ms':>10}{'p95 ms':>10}")
+            bare_all = [t for ts in bare.values() for t in ts]
+            print(f"  {'queries':16}{'n':>4}{'p50 ms':>10}{'p95 ms':>10}"
+                  f"{'bare p50':>10}{'bare p95':>10}{'p95 ratio':>11}")
             for kind, ts in [*timings.items(), ("all", everything)]:
-                print(f"  {kind:16}{len(ts):4}{pct(ts, 0.5):10.1f}{pct(ts, 0.95):10.1f}")
+                b = bare_all if kind == "all" else bare[kind]
+                print(f"  {kind:16}{len(ts):4}{pct(ts, 0.5):10.1f}{pct(ts, 0.95):10.1f}"
+                      f"{pct(b, 0.5):10.1f}{pct(b, 0.95):10.1f}{pct(ts, 0.95) / pct(b, 0.95):11.2f}")
 
 
 if __name__ == "__main__":

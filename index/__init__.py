@@ -5,9 +5,11 @@ from .engine import SearchIndex
 from .errors import IndexBusy, IndexUnavailable
 from .ranking import Ranking
 from .schema import SCHEMA_VERSION
+from .vocabulary import SYNONYMS_FILE, Vocabulary
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SYNONYMS_FILE",
     "Hit",
     "IndexBusy",
     "IndexUnavailable",
@@ -17,4 +19,5 @@ __all__ = [
     "SearchIndex",
     "SearchRequest",
     "SearchResult",
+    "Vocabulary",
 ]

@@ -9,7 +9,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from whoosh.analysis import Filter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.lang import has_stemmer, stemmer_for_language
+from whoosh.lang import languages as whoosh_languages
 from whoosh.lang.porter2 import stem as _porter2
+
+from .spelling import shared_spelling
 
 # Words: letters/digits, allowing inner dots and apostrophes ("10.1234", "o'neill", "u.k").
 TOKEN_PATTERN = r"\w+(?:[.'\u2019]\w+)*"
@@ -66,10 +70,14 @@ def fold(token: str) -> str:
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """English (Porter2) stem of an already folded word; numbers are left alone."""
+    """English (Porter2) stem of an already folded word; numbers are left alone.
+
+    British and American spellings are first brought to one form (`spelling.shared_spelling`),
+    so either spelling finds the other.
+    """
     if not word.isalpha() or len(word) < 3:
         return word
-    return _porter2(word)
+    return _porter2(shared_spelling(word))
 
 
 class FoldFilter(Filter):
@@ -94,8 +102,70 @@ def english_analyzer():  # type: ignore[no-untyped-def]
 
 
 def plain_analyzer():  # type: ignore[no-untyped-def]
-    """Analyzer for non-English text and names: tokenise and fold only (no stemming)."""
+    """Analyzer for names and labels: tokenise and fold only (no stemming)."""
     return RegexTokenizer(TOKEN_PATTERN) | FoldFilter()
+
+
+# Text of a non-English publication is indexed as "<LANGUAGE_MARK><code> <text>": the
+# analyzer reads the mark (it is not indexed) and stems the rest with that language's
+# stemmer. Whoosh analyzers see only text, so the language has to travel inside it.
+LANGUAGE_MARK = "zzlanguagezz"
+
+
+def language_stemmer(language: str):  # type: ignore[no-untyped-def]
+    """Whoosh's Snowball stemmer for an ISO 639-1 code other than English, or None."""
+    code = (language or "").strip().lower().split("-")[0]
+    if not code or code == "en" or not has_stemmer(code):
+        return None
+    return _cached_stemmer(code)
+
+
+@lru_cache(maxsize=32)
+def _cached_stemmer(code: str):  # type: ignore[no-untyped-def]
+    fn = stemmer_for_language(code)
+    return lru_cache(maxsize=50_000)(fn)
+
+
+def stem_in(language: str, word: str) -> str:
+    """A folded word stemmed for `language` (unchanged when the language has no stemmer)."""
+    fn = language_stemmer(language)
+    if fn is None or not word.isalpha() or len(word) < 3:
+        return word
+    return fold(fn(word))
+
+
+def mark_language(language: str, text: str) -> str:
+    """Prefix `text` with the language mark when the language has a stemmer."""
+    if not text or language_stemmer(language) is None:
+        return text
+    return f"{LANGUAGE_MARK}{language.strip().lower().split('-')[0]} {text}"
+
+
+def stemmed_languages() -> tuple[str, ...]:
+    """Codes of the languages (other than English) that have a stemmer."""
+    return tuple(c for c in whoosh_languages if c != "en" and has_stemmer(c))
+
+
+class LanguageStemFilter(Filter):
+    """Stems tokens with the language named by a leading LANGUAGE_MARK token (if any)."""
+
+    def __call__(self, tokens):  # type: ignore[override]
+        fn = None
+        first = True
+        for t in tokens:
+            if first:
+                first = False
+                if t.text.startswith(LANGUAGE_MARK):
+                    fn = language_stemmer(t.text[len(LANGUAGE_MARK):])
+                    continue
+            if fn is not None and t.text.isalpha() and len(t.text) >= 3:
+                t.text = fold(fn(t.text))
+            yield t
+
+
+def other_language_analyzer():  # type: ignore[no-untyped-def]
+    """Analyzer for non-English text: tokenise, fold, and stem in the marked language."""
+    return RegexTokenizer(TOKEN_PATTERN) | FoldFilter() | LanguageStemFilter()
 
 
 @dataclass(frozen=True)

@@ -70,3 +70,38 @@ def build_with_whoosh_defaults(
     finally:
         ix.close()
     return n
+
+
+class BareSearch:
+    """A bare Whoosh search of a portal index: Whoosh's query parser (OR of the words over
+    title and body) and its default BM25F, top hits with their stored fields; no facets,
+    snippets, pages or feedback. The yardstick for the full query path's speed."""
+
+    def __init__(self, directory: Path) -> None:
+        from whoosh import index
+        from whoosh.qparser import MultifieldParser, OrGroup
+
+        from .storage import Layout
+
+        layout = Layout(Path(directory))
+        name = layout.current_name()
+        if name is None:
+            raise FileNotFoundError(f"no index in {directory}")
+        self._ix = index.open_dir(str(layout.path(name)))
+        self._searcher = self._ix.searcher()
+        self._parser = MultifieldParser(["title", "body"], self._ix.schema, group=OrGroup)
+
+    def search(self, text: str, limit: int = 10) -> list[dict]:
+        """Stored fields of the best `limit` documents for `text`."""
+        results = self._searcher.search(self._parser.parse(text), limit=limit)
+        return [hit.fields() for hit in results]
+
+    def close(self) -> None:
+        self._searcher.close()
+        self._ix.close()
+
+    def __enter__(self) -> BareSearch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

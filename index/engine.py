@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import collectors, sorting
 from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.reading import ReaderClosed
 
 from . import storage
-from .analysis import QueryToken
+from .analysis import QueryToken, language_stemmer
 from .documents import (
     MAX_LIMIT,
     SORTS,
@@ -31,6 +32,7 @@ from .documents import (
 )
 from .errors import IndexUnavailable
 from .facets import FacetCache, count_facets
+from .fastscore import LengthCache, flat_terms, score_all, segment_key, top_docs
 from .feedback import doc_text, feedback_terms, key_terms, stems_of
 from .highlight import has_match, snippet
 from .query import parse, parse_year_value
@@ -38,6 +40,7 @@ from .querybuild import ALL_FIELDS, Compiled, HighlightTerms, _Builder, compile_
 from .ranking import PortalBM25, Ranking
 from .schema import KIND_META, KIND_PAGE, KIND_PUB, SCHEMA_VERSION, build_schema, to_index_documents
 from .suggest import correct
+from .vocabulary import Vocabulary, VocabularySource
 
 PageText = Callable[[int, int], str]
 
@@ -46,6 +49,12 @@ LAST_APPLIED_UID = "meta:last_applied"
 MAX_WINDOW = 100_000  # deepest result position served (page * limit)
 SUGGEST_BELOW = 5  # try a correction when fewer results than this
 SNIPPET_CHARS = 240
+# Relevance ranks the best `max(n + CANDIDATE_MARGIN, MIN_CANDIDATES)` documents by the words'
+# BM25F first, then adds the (small) proximity boosts to those candidates only.
+CANDIDATE_MARGIN = 200
+MIN_CANDIDATES = 300
+BOOST_MARGIN = 30
+MIN_BOOSTED = 50
 
 
 class _Moved(Exception):
@@ -76,8 +85,12 @@ class SearchIndex:
         ranking: Ranking | None = None,
         create: bool = True,
         lock_timeout: float = 120.0,
+        synonyms_file: Path | None = None,
+        shipped_synonyms: bool = True,
     ) -> None:
         self.directory = Path(directory)
+        # the staff's synonyms file (shipped list alone when None); re-read when it changes
+        self.vocabulary_source = VocabularySource(synonyms_file, shipped=shipped_synonyms)
         self.ranking = ranking or Ranking()
         self.lock_timeout = lock_timeout
         self._layout = storage.Layout(self.directory)
@@ -89,11 +102,17 @@ class SearchIndex:
         self._searcher: Any = None
         self._facets = FacetCache()
         self._filter_cache: dict[tuple[Any, ...], frozenset[int]] = {}
+        self._lengths = LengthCache()
+        self._mask_cache: tuple[frozenset[int], Any] | None = None
         if create:
             try:
                 self._ensure_created()
             except (OSError, IndexUnavailable):
                 pass  # read-only or not yet creatable: reads will raise IndexUnavailable
+
+    def vocabulary(self) -> Vocabulary:
+        """The synonyms and acronyms in force (shipped list plus the staff's file)."""
+        return self.vocabulary_source.current()
 
     # ------------------------------------------------------------------ versions, meta
     @property
@@ -177,12 +196,16 @@ class SearchIndex:
         delay = 0.005
         for attempt in range(storage.OPEN_ATTEMPTS):
             try:
-                return ix.searcher(weighting=self._weighting)
+                searcher = ix.searcher(weighting=self._weighting)
             except FileNotFoundError:
                 if attempt == storage.OPEN_ATTEMPTS - 1:
                     raise
                 time.sleep(delay)
                 delay *= 2
+                continue
+            # field lengths of segments merged away are no longer needed
+            self._lengths.forget_except({segment_key(r) for r, _ in searcher.reader().leaf_readers()})
+            return searcher
         raise IndexUnavailable("cannot open the search index")  # pragma: no cover
 
     def _read(self, fn: Callable[[Any], Any]) -> Any:
@@ -375,6 +398,8 @@ class SearchIndex:
     def doc_ids(self) -> set[int]:
         """Ids of every publication in the index (any status)."""
         def get(s: Any) -> set[int]:
+            if s.doc_count_all() == 0:  # an empty index has no columns to read
+                return set()
             col = s.reader().column_reader("pub_id")
             return {int(col[d]) for d in s.docs_for_query(wq.Term("kind", KIND_PUB))}
 
@@ -409,19 +434,38 @@ class SearchIndex:
         limit = max(1, min(int(req.limit or 10), MAX_LIMIT))
         sort = req.sort if req.sort in SORTS else "relevance"
         parsed = parse(req.query)
-        compiled = compile_query(parsed, self.ranking)
+        compiled = compile_query(parsed, self.ranking, self.vocabulary(), self._read(_index_languages))
         if req.within is not None:
             return self._search_within(req, compiled, parsed.text, page, limit, page_text)
 
         def run(s: Any) -> tuple[int, list[_RawHit], dict[str, list[tuple[str, int]]], str | None]:
             allowed = self._allowed(s, req)
-            matched = self._matched(s, compiled, allowed)
+            fast = self._fast_match(s, compiled, allowed)
+            first: list[tuple[int, float]] | None = None
+            if fast is None and sort == "relevance" and compiled.match is not None:
+                # one pass gives both every match (for the total and facets) and the best
+                # candidates: phrase positions are read once, not twice
+                matched, first = self._match_and_rank(s, compiled, allowed, page * limit)
+                scores = mask = None
+            elif fast is None:
+                matched = self._matched(s, compiled, allowed)
+                scores = mask = None
+            else:
+                scores, mask = fast
+                matched = np.nonzero(mask)[0].tolist()
             total = len(matched)
             facets = count_facets(self._facets.payloads(s), matched, req.facet_limit) if req.facets else {}
             start = (page - 1) * limit
             raw: list[_RawHit] = []
             if start < total and page * limit <= MAX_WINDOW:
-                raw = self._load(s, self._ranked(s, compiled, matched, sort, page * limit)[start:])
+                if first is not None:
+                    ranked = self._relevance(s, compiled, page * limit, lambda k: first[:k])
+                elif scores is not None and sort == "relevance":
+                    ranked = self._relevance(s, compiled, page * limit,
+                                             lambda k: top_docs(scores, mask, k))
+                else:
+                    ranked = self._ranked(s, compiled, set(matched), sort, page * limit)
+                raw = self._load(s, ranked[start:])
                 self._attach_pages(s, compiled, raw, max(0, min(req.max_pages_per_hit, 50)))
             suggestion = None
             if total < SUGGEST_BELOW and not compiled.match_all:
@@ -432,6 +476,31 @@ class SearchIndex:
         terms = compiled.highlight if req.snippets else None
         hits = [self._make_hit(r, terms, page_text if req.snippets else None) for r in raw]
         return SearchResult(parsed.text, total, page, limit, hits, facets, suggestion)
+
+    def _match_and_rank(self, s: Any, compiled: Compiled, allowed: frozenset[int] | None,
+                        n: int) -> tuple[list[int], list[tuple[int, float]]]:
+        """Every allowed match (document numbers) and the best candidates for ranking `n`."""
+        if allowed is not None and not allowed:
+            return [], []
+        excluded = set(s.docs_for_query(compiled.exclude)) if compiled.exclude is not None else None
+        top = _RecordingTopCollector(limit=self._candidates(compiled, n), usequality=False, replace=0)
+        c = collectors.FilterCollector(top, allow=set(allowed) if allowed is not None else None,
+                                       restrict=excluded)
+        s.search_with_collector(compiled.match, c)
+        return sorted(top.seen), _pairs(c.results())
+
+    def _candidates(self, compiled: Compiled, n: int) -> int:
+        """How many first-pass candidates relevance ranking needs for the best `n`."""
+        r = self.ranking
+        k = max(n + CANDIDATE_MARGIN, MIN_CANDIDATES)
+        if self._uses_feedback(compiled):
+            k = max(k, r.prf_rerank, r.prf_docs)
+        return k
+
+    def _uses_feedback(self, compiled: Compiled) -> bool:
+        r = self.ranking
+        return (compiled.natural and len(compiled.tokens) >= r.prf_min_terms
+                and r.prf_docs > 0 and r.prf_weight > 0)
 
     def _matched(self, s: Any, compiled: Compiled, allowed: frozenset[int] | None) -> set[int]:
         if compiled.match is None:
@@ -451,38 +520,78 @@ class SearchIndex:
             if sort == "relevance":
                 sort = "newest"
         elif sort == "relevance":
-            return self._relevance(s, compiled, matched, n)
+            match: wq.Query = compiled.match  # type: ignore[assignment]
+            return self._relevance(s, compiled, n, lambda k: _pairs(_top(s, match, k, allow=matched)))
         else:
             q = compiled.match
         return _pairs(_top(s, q, n, allow=matched, sortedby=_sort_facet(sort)))
 
-    def _relevance(self, s: Any, compiled: Compiled, matched: set[int], n: int) -> list[tuple[int, float]]:
+    def _fast_match(self, s: Any, compiled: Compiled,
+                    allowed: frozenset[int] | None) -> tuple[Any, Any] | None:
+        """(scores of every document, mask of the matches) when the query is an OR of words
+        (see fastscore); None for other query shapes, which take the general path."""
+        terms = flat_terms(compiled.match)
+        if terms is None:
+            return None
+        scores = score_all(s, terms, self._lengths)
+        mask = scores > 0
+        if allowed is not None:
+            mask &= self._allowed_mask(allowed, len(scores))
+        if compiled.exclude is not None and mask.any():
+            gone = np.fromiter(s.docs_for_query(compiled.exclude), dtype=np.int64)
+            mask[gone[gone < len(mask)]] = False
+        return scores, mask
+
+    def _allowed_mask(self, allowed: frozenset[int], size: int) -> Any:
+        cached = self._mask_cache
+        if cached is not None and cached[0] is allowed and len(cached[1]) == size:
+            return cached[1]
+        mask = np.zeros(size, dtype=bool)
+        if allowed:
+            ids = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+            mask[ids[ids < size]] = True
+        self._mask_cache = (allowed, mask)
+        return mask
+
+    def _relevance(self, s: Any, compiled: Compiled, n: int,
+                   first_pass: Callable[[int], list[tuple[int, float]]]) -> list[tuple[int, float]]:
         """Rank by relevance: the match query plus proximity boosts, then (for natural-language
-        questions) pseudo-relevance feedback re-ranking the first pass's best `prf_rerank`."""
-        base: wq.Query = compiled.match  # type: ignore[assignment]
-        if compiled.boosts:
-            # one AndMaybe with an Or of the optional parts (nesting AndMaybe misranks)
-            base = wq.AndMaybe(base, compiled.boosts[0] if len(compiled.boosts) == 1 else wq.Or(compiled.boosts))
+        questions) pseudo-relevance feedback re-ranking the first pass's best `prf_rerank`.
+
+        `first_pass(k)` gives the best `k` (docnum, score) by the match query alone. The
+        proximity boosts (small, optional) are added to the best `max(n + BOOST_MARGIN,
+        MIN_BOOSTED)` of the best `max(n + CANDIDATE_MARGIN, MIN_CANDIDATES)`.
+        """
         r = self.ranking
-        use_prf = (compiled.natural and len(compiled.tokens) >= r.prf_min_terms
-                   and r.prf_docs > 0 and r.prf_weight > 0)
+        use_prf = self._uses_feedback(compiled)
+        first = first_pass(self._candidates(compiled, n))
+        if compiled.boosts:
+            # phrase positions are costly in long texts: boost the best candidates only
+            nb = max(n + BOOST_MARGIN, MIN_BOOSTED)
+            boost_q = compiled.boosts[0] if len(compiled.boosts) == 1 else wq.Or(compiled.boosts)
+            extra_b = _score_docs(s, boost_q, [d for d, _ in first[:nb]])
+            first = sorted(((d, sc + extra_b.get(d, 0.0)) for d, sc in first), key=lambda x: (-x[1], x[0]))
         if not use_prf:
-            return _pairs(_top(s, base, n, allow=matched))
-        first = _top(s, base, max(n, r.prf_rerank, r.prf_docs), allow=matched)
+            return first[:n]
         fb = []
-        for hit in first[: r.prf_docs]:
-            info = hit.fields().get("info") or {}
+        for docnum, score in first[: r.prf_docs]:
+            info = s.stored_fields(docnum).get("info") or {}
             if info.get("english", True):
-                fb.append((hit.score or 0.0, stems_of(doc_text(info))))
-        ranked = _pairs(first)
-        exclude = {t.stem for t in compiled.tokens}
+                fb.append((score, stems_of(doc_text(info))))
+        ranked = first
+        exclude = set() if r.prf_query_terms else {t.stem for t in compiled.tokens}
         terms = feedback_terms(fb, lambda t: s.idf("abstract", t), exclude, r.prf_terms,
                                min_docs=r.prf_min_docs, temperature=r.prf_temperature)
         exp = expansion_query([(t, w * r.prf_weight) for t, w in terms], r)
         if exp is None:
             return ranked[:n]
         head, tail = ranked[: r.prf_rerank], ranked[r.prf_rerank :]
-        extra = _score_docs(s, exp, [d for d, _ in head])
+        exp_terms = flat_terms(exp)
+        if exp_terms is not None:
+            all_scores = score_all(s, exp_terms, self._lengths)
+            extra = {d: float(all_scores[d]) for d, _ in head if all_scores[d] > 0}
+        else:
+            extra = _score_docs(s, exp, [d for d, _ in head])
         if r.prf_cap > 0 and extra and head:
             # The expansion may re-order, but never by more than `prf_cap` of the first
             # pass's best score: a document that matches the reader's own words far better
@@ -502,39 +611,36 @@ class SearchIndex:
         return out
 
     def _attach_pages(self, s: Any, compiled: Compiled, raw: list[_RawHit], per_hit: int) -> None:
+        """The best `per_hit` pages of each hit: the page query is scored on those
+        publications' own pages only (skipping through postings), never on every page."""
         if not raw or per_hit <= 0 or compiled.page_query is None:
             return
-        pids = [str(r.pub_id) for r in raw]
-        fq = wq.And([wq.Term("kind", KIND_PAGE), wq.Or([wq.Term("pid", p) for p in pids])])
-        allowed = set(s.docs_for_query(fq))
-        if not allowed:
-            return
-        results = _top(
-            s,
-            compiled.page_query,
-            len(pids) * per_hit,
-            allow=allowed,
-            collapse=sorting.FieldFacet("pub_id"),
-            collapse_limit=per_hit,
-        )
-        by_pub: dict[int, list[tuple[int, float]]] = {}
-        for hit in results:
-            f = hit.fields()
-            by_pub.setdefault(int(f["pub_id"]), []).append((int(f["page_no"]), float(hit.score or 0.0)))
+        owner: dict[int, int] = {}
         for r in raw:
-            r.pages = by_pub.get(r.pub_id, [])[:per_hit]
+            for d in s.docs_for_query(wq.Term("pid", str(r.pub_id))):
+                if d != r.docnum:
+                    owner[d] = r.pub_id
+        if not owner:
+            return
+        by_pub: dict[int, list[tuple[float, int]]] = {}
+        for d, score in _score_docs(s, compiled.page_query, list(owner)).items():
+            by_pub.setdefault(owner[d], []).append((score, d))
+        for r in raw:
+            best = sorted(by_pub.get(r.pub_id, []), key=lambda x: (-x[0], x[1]))[:per_hit]
+            r.pages = [(int(s.stored_fields(d)["page_no"]), float(sc)) for sc, d in best]
 
     def _suggest(self, s: Any, text: str, allowed: frozenset[int] | None, total: int) -> str | None:
         """A corrected query if it finds more: more matches, or more matches of every word."""
         corrected = correct(s, text)
         if not corrected or corrected.strip().lower() == text.strip().lower():
             return None
-        alt = compile_query(parse(corrected), self.ranking)
+        langs = _index_languages(s)
+        alt = compile_query(parse(corrected), self.ranking, self.vocabulary(), langs)
         if alt.match is None:
             return None
         if len(self._matched(s, alt, allowed)) > total:
             return corrected
-        orig = compile_query(parse(text), self.ranking)
+        orig = compile_query(parse(text), self.ranking, self.vocabulary(), langs)
         if self._all_words_count(s, alt, allowed) > self._all_words_count(s, orig, allowed):
             return corrected
         return None
@@ -550,6 +656,7 @@ class SearchIndex:
     def _make_hit(self, r: _RawHit, terms: HighlightTerms | None, page_text: PageText | None) -> Hit:
         info = r.info
         english = bool(info.get("english", True))
+        lang = "" if english else str(info.get("language") or "")
         pages: list[PageHit] = []
         if terms is None:  # snippets not wanted
             return Hit(id=r.pub_id, slug=info.get("slug", ""), title=info.get("title", ""),
@@ -563,14 +670,15 @@ class SearchIndex:
                     text = page_text(r.pub_id, number) or ""
                 except LookupError:
                     text = ""
-            pages.append(PageHit(number, snippet(text, terms, SNIPPET_CHARS, english), score))
+            pages.append(PageHit(number, snippet(text, terms, SNIPPET_CHARS, english, language=lang), score))
         abstract = info.get("abstract") or ""
-        if abstract and has_match(abstract, terms, english):
-            snip = snippet(abstract, terms, SNIPPET_CHARS, english)
+        if abstract and has_match(abstract, terms, english, language=lang):
+            snip = snippet(abstract, terms, SNIPPET_CHARS, english, language=lang)
         elif pages and pages[0].snippet:
             snip = pages[0].snippet
         else:
-            snip = snippet(abstract or info.get("subtitle") or "", terms, SNIPPET_CHARS, english)
+            snip = snippet(abstract or info.get("subtitle") or "", terms, SNIPPET_CHARS, english,
+                           language=lang)
         return Hit(
             id=r.pub_id,
             slug=info.get("slug", ""),
@@ -630,7 +738,7 @@ class SearchIndex:
             words = stems_of(text, english)
             idf_field = "abstract" if english else "abstract_u"
             terms = key_terms(words, lambda t: s.idf(idf_field, t), 25)
-            b = _Builder(self.ranking, True)
+            b = _Builder(self.ranking, True, languages=_index_languages(s))
             subs: list[wq.Query] = []
             for t, w in terms:
                 tok_fields = ALL_FIELDS if english else ((), ALL_FIELDS[1])
@@ -651,6 +759,29 @@ class SearchIndex:
 
         raw = self._read(run)
         return [self._make_hit(r, HighlightTerms(), None) for r in raw]
+
+
+def _index_languages(s: Any) -> tuple[str, ...]:
+    """Non-English languages with a stemmer among the index's documents (cached per reader)."""
+    parent = s.get_parent()
+    cached = parent.__dict__.get("_portal_languages")
+    if cached is None:
+        present = set(parent.reader().field_terms("language")) if "language" in parent.schema else set()
+        cached = tuple(sorted(lang for lang in present if language_stemmer(lang) is not None))
+        parent.__dict__["_portal_languages"] = cached
+    return cached
+
+
+class _RecordingTopCollector(collectors.TopCollector):
+    """A top-N collector that also remembers every document it was offered."""
+
+    def prepare(self, top_searcher: Any, q: Any, context: Any) -> None:
+        super().prepare(top_searcher, q, context)
+        self.seen: set[int] = set()
+
+    def _collect(self, global_docnum: int, score: float) -> Any:
+        self.seen.add(global_docnum)
+        return super()._collect(global_docnum, score)
 
 
 def _top(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from .analysis import iter_spans, stem
+from .analysis import TOKEN_RE, fold, stem, stem_in
 from .querybuild import HighlightTerms
 
 _WS = re.compile(r"\s+")
@@ -13,7 +13,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_SCAN_CHARS = 200_000
 
 
-def _is_match(folded: str, terms: HighlightTerms, english: bool) -> str | None:
+def _is_match(folded: str, terms: HighlightTerms, english: bool, language: str = "") -> str | None:
     """Return a key for the matched query term, or None."""
     if english:
         s = stem(folded)
@@ -21,10 +21,33 @@ def _is_match(folded: str, terms: HighlightTerms, english: bool) -> str | None:
             return s
     if folded in terms.folded:
         return folded
+    if not english and language:
+        s = stem_in(language, folded)
+        if s in terms.folded:
+            return s
     for p in terms.prefixes:
         if folded.startswith(p):
             return p
     return None
+
+
+def _matches(text: str, terms: HighlightTerms, english: bool, first_only: bool = False,
+             language: str = "") -> list[tuple[int, int, str]]:
+    """(start, end, key) of every matched word; each distinct word is analysed once."""
+    memo: dict[str, str | None] = {}
+    out: list[tuple[int, int, str]] = []
+    for m in TOKEN_RE.finditer(text):
+        raw = m.group()
+        try:
+            key = memo[raw]
+        except KeyError:
+            folded = fold(raw)
+            key = memo[raw] = _is_match(folded, terms, english, language) if folded else None
+        if key is not None:
+            out.append((m.start(), m.end(), key))
+            if first_only:
+                break
+    return out
 
 
 def _escape(text: str) -> str:
@@ -32,20 +55,16 @@ def _escape(text: str) -> str:
 
 
 def snippet(text: str, terms: HighlightTerms, max_chars: int = 240, english: bool = True,
-            fallback: bool = True) -> str:
+            fallback: bool = True, language: str = "") -> str:
     """HTML snippet of `text` around the best cluster of matched terms, with <mark> tags.
 
-    Without any match, returns the start of the text (if `fallback`) or "".
+    Non-English text (`english` false) also marks words whose stem in `language` is one of
+    the query's. Without any match, returns the start of the text (if `fallback`) or "".
     """
     if not text:
         return ""
     text = text[:MAX_SCAN_CHARS]
-    matches: list[tuple[int, int, str]] = []
-    if terms:
-        for start, end, folded in iter_spans(text):
-            key = _is_match(folded, terms, english)
-            if key is not None:
-                matches.append((start, end, key))
+    matches = _matches(text, terms, english, language=language) if terms else []
     if not matches:
         if not fallback:
             return ""
@@ -95,8 +114,8 @@ def _trim(text: str, start: int, end: int, max_chars: int, marks: list[tuple[int
     return "".join(out).strip()
 
 
-def has_match(text: str, terms: HighlightTerms, english: bool = True) -> bool:
+def has_match(text: str, terms: HighlightTerms, english: bool = True, language: str = "") -> bool:
     """True if any word of `text` matches the query terms."""
     if not terms or not text:
         return False
-    return any(_is_match(f, terms, english) is not None for _, _, f in iter_spans(text[:MAX_SCAN_CHARS]))
+    return bool(_matches(text[:MAX_SCAN_CHARS], terms, english, first_only=True, language=language))

@@ -8,7 +8,7 @@ from itertools import islice
 
 from whoosh import query as wq
 
-from .analysis import QUESTION_WORDS, QueryToken, fold, query_tokens
+from .analysis import QUESTION_WORDS, QueryToken, fold, query_tokens, stem_in
 from .query import (
     MUST,
     MUST_NOT,
@@ -26,6 +26,7 @@ from .query import (
 )
 from .bm25f import BM25FTerm
 from .ranking import Ranking
+from .vocabulary import Member, Vocabulary
 
 # (stemmed fields, unstemmed fields) searched by plain words and by each typed field name
 ALL_FIELDS = (
@@ -47,6 +48,8 @@ FIELD_MAP: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 TEXTUAL = {None, "title", "abstract", "text", "keyword", "topic"}
 PAGE_FIELDS = (("content",), ("content_u",))
 PROXIMITY_FIELDS = (("title", "abstract", "body"), ("title_u", "abstract_u", "body_u"))
+# fields holding non-English text, stemmed in each document's own language
+OTHER_LANGUAGE_FIELDS = frozenset({"title_u", "abstract_u", "body_u", "content_u"})
 MAX_PREFIX_TERMS = 200
 MIN_WORDS_LEFT = 2  # question words are dropped only if this many subject words remain
 
@@ -91,8 +94,11 @@ class Compiled:
 
 class _Builder:
     def __init__(self, ranking: Ranking, natural: bool, only_stops: bool = False,
-                 drop: frozenset[str] = frozenset()) -> None:
+                 drop: frozenset[str] = frozenset(), vocabulary: Vocabulary | None = None,
+                 languages: tuple[str, ...] = ()) -> None:
         self.r = ranking
+        self.languages = languages  # non-English languages with a stemmer in the index
+        self.vocab = vocabulary if vocabulary is not None and vocabulary.groups else None
         self.natural = natural
         self.only_stops = only_stops  # the whole query is stop words: search them anyway
         self.drop = drop  # question-framing words to ignore in this query
@@ -104,18 +110,25 @@ class _Builder:
     def weight(self, fieldname: str) -> float:
         return self.r.weights.get(fieldname, 1.0)
 
+    def variants(self, folded: str) -> list[str]:
+        """A query word as it may be indexed in non-English text: as typed, and stemmed in
+        each language of the index that has a stemmer."""
+        return list(dict.fromkeys([folded] + [stem_in(lang, folded) for lang in self.languages]))
+
+    def plain_texts(self, f: str, tok: QueryToken) -> list[str]:
+        return self.variants(tok.folded) if f in OTHER_LANGUAGE_FIELDS else [tok.folded]
+
     def term(self, tok: QueryToken, fields: Fields, boost: float = 1.0) -> wq.Query | None:
         stems, plains = fields
-        if self.r.bm25f and len(stems) + len(plains) > 1:
+        pairs = [(f, tok.stem) for f in stems] + [(f, t) for f in plains for t in self.plain_texts(f, tok)]
+        if self.r.bm25f and len(pairs) > 1:
             parts = tuple(
                 (f, text, self.weight(f), self.r.field_b.get(f, self.r.b))
-                for group, text in ((stems, tok.stem), (plains, tok.folded))
-                for f in group
+                for f, text in pairs
                 if self.weight(f) > 0
             )
             return BM25FTerm(parts, self.r.k1, boost=boost) if parts else None
-        subs: list[wq.Query] = [wq.Term(f, tok.stem, boost=self.weight(f) * boost) for f in stems]
-        subs += [wq.Term(f, tok.folded, boost=self.weight(f) * boost) for f in plains]
+        subs: list[wq.Query] = [wq.Term(f, text, boost=self.weight(f) * boost) for f, text in pairs]
         if not subs:
             return None
         return subs[0] if len(subs) == 1 else wq.Or(subs)
@@ -129,9 +142,10 @@ class _Builder:
         subs: list[wq.Query] = [
             wq.Phrase(f, [t.stem for t in toks], slop=slop, boost=self.weight(f) * boost) for f in stems
         ]
-        subs += [
-            wq.Phrase(f, [t.folded for t in toks], slop=slop, boost=self.weight(f) * boost) for f in plains
-        ]
+        for f in plains:
+            langs: tuple[str, ...] = ("",) + (self.languages if f in OTHER_LANGUAGE_FIELDS else ())
+            words = dict.fromkeys(tuple(stem_in(lang, t.folded) for t in toks) for lang in langs)
+            subs += [wq.Phrase(f, list(w), slop=slop, boost=self.weight(f) * boost) for w in words]
         if not subs:
             return None
         return subs[0] if len(subs) == 1 else wq.Or(subs)
@@ -148,7 +162,7 @@ class _Builder:
             return
         for t in toks:
             self.highlight.stems.add(t.stem)
-            self.highlight.folded.add(t.folded)
+            self.highlight.folded.update(self.variants(t.folded))
         if phrase and len(toks) > 1:
             self.page_parts.append(self.phrase(toks, PAGE_FIELDS))  # type: ignore[arg-type]
         else:
@@ -181,6 +195,10 @@ class _Builder:
                 return [q for q in (self.term(t, fields) for t in toks) if q is not None]
             if occur == SHOULD or len(toks) == 1:
                 qs = [q for q in (self.term(t, fields) for t in toks) if q is not None]
+                if len(toks) == 1 and qs and fieldname is None and self.vocab is not None:
+                    alts = self.member_queries(self.vocab.alternatives((toks[0].stem,)), positive)
+                    if alts:
+                        return [wq.Or(qs + alts)]
                 return [wq.Or(qs)] if len(qs) > 1 else qs
             q = self.phrase(toks, fields)
             return [q] if q is not None else []
@@ -231,7 +249,7 @@ class _Builder:
             else:
                 shoulds.extend(qs)
         if top:
-            shoulds = self.merge_repeats(shoulds)
+            shoulds = self.merge_repeats(shoulds) + self.synonyms()
         match: wq.Query | None
         if musts:
             match = musts[0] if len(musts) == 1 else wq.And(musts)
@@ -243,6 +261,40 @@ class _Builder:
             match = None
         exclude = (nots[0] if len(nots) == 1 else wq.Or(nots)) if nots else None
         return match, exclude
+
+    def synonyms(self) -> list[wq.Query]:
+        """Optional queries for the other names of words and phrases in the reader's text.
+
+        The longest run of query words naming a vocabulary member wins ("general
+        practitioner" before "general"); each other member of its group is searched as a
+        word or phrase at `synonym_weight`.
+        """
+        if self.vocab is None or not self.sequence:
+            return []
+        seq, out, i = self.sequence, [], 0
+        longest = self.vocab.longest
+        while i < len(seq):
+            for n in range(min(longest, len(seq) - i), 0, -1):
+                alts = self.vocab.alternatives(tuple(t.stem for t in seq[i : i + n]))
+                if alts:
+                    out.extend(self.member_queries(alts, True))
+                    i += n
+                    break
+            else:
+                i += 1
+        return out
+
+    def member_queries(self, members: list[Member], positive: bool) -> list[wq.Query]:
+        out: list[wq.Query] = []
+        for m in members:
+            toks = [t for t in query_tokens(m.text) if not t.stop] or query_tokens(m.text)
+            q = self.phrase(toks, ALL_FIELDS, boost=self.r.synonym_weight)
+            if q is None:
+                continue
+            out.append(q)
+            if positive:
+                self.note_positive(toks, None, phrase=True)
+        return out
 
     def merge_repeats(self, queries: list[wq.Query]) -> list[wq.Query]:
         """A word typed twice counts more, but with diminishing weight."""
@@ -276,8 +328,10 @@ class _Builder:
         return out
 
 
-def compile_query(parsed: ParsedQuery, ranking: Ranking) -> Compiled:
-    """Build the Whoosh queries for a parsed query."""
+def compile_query(parsed: ParsedQuery, ranking: Ranking, vocabulary: Vocabulary | None = None,
+                  languages: tuple[str, ...] = ()) -> Compiled:
+    """Build the Whoosh queries for a parsed query (expanding synonyms from `vocabulary`;
+    `languages` are the non-English languages with a stemmer present in the index)."""
     natural = not parsed.expert
     all_tokens = query_tokens(parsed.text)
     only_stops = all(t.stop for t in all_tokens)
@@ -286,7 +340,7 @@ def compile_query(parsed: ParsedQuery, ranking: Ranking) -> Compiled:
         strong = {t.folded for t in all_tokens if not t.stop and t.folded not in QUESTION_WORDS}
         if len(strong) >= MIN_WORDS_LEFT:
             drop = QUESTION_WORDS
-    b = _Builder(ranking, natural, only_stops, drop)
+    b = _Builder(ranking, natural, only_stops, drop, vocabulary, languages)
     match, exclude = b.group(parsed.root, top=True)
     pages = [p for p in b.page_parts if p is not None]
     page_query = None

@@ -58,7 +58,10 @@ class Ranking:
     prf_cap: float = 0.5  # at most this fraction of the best first-pass score (0: no cap)
     prf_temperature: float = 5.0
     prf_min_docs: int = 2
+    prf_query_terms: bool = False
     prf_rerank: int = 200  # feedback re-ranks this many first-pass results (bounded cost)
+    # synonyms and acronyms (vocabulary): weight of another name of a query word or phrase
+    synonym_weight: float = 0.8
     # query-term frequency: weight of a repeated query word
     repeat_weight: float = 0.5
 

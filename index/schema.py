@@ -14,13 +14,15 @@ from .analysis import (
     clean_label,
     english_analyzer,
     exact_list_analyzer,
+    mark_language,
+    other_language_analyzer,
     plain_analyzer,
     title_sort_key,
 )
 from .documents import PublicationDoc
 
 # Bump whenever fields, analysis or document mapping change: `needs_rebuild()` compares it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 KIND_PUB = "pub"
 KIND_PAGE = "page"
@@ -39,6 +41,7 @@ def build_schema() -> fields.Schema:
     """Return a fresh schema object (one index holds publication, page and meta documents)."""
     en = english_analyzer()
     plain = plain_analyzer()
+    other = other_language_analyzer()
     exact = exact_list_analyzer()
     return fields.Schema(
         uid=fields.ID(unique=True, stored=True),
@@ -60,12 +63,12 @@ def build_schema() -> fields.Schema:
         names=fields.TEXT(analyzer=plain),
         author_t=fields.TEXT(analyzer=plain),
         org_t=fields.TEXT(analyzer=plain),
-        title_u=fields.TEXT(analyzer=plain),
-        abstract_u=fields.TEXT(analyzer=plain),
-        body_u=fields.TEXT(analyzer=plain),
+        title_u=fields.TEXT(analyzer=other),
+        abstract_u=fields.TEXT(analyzer=other),
+        body_u=fields.TEXT(analyzer=other),
         # page documents
         content=fields.TEXT(analyzer=en),
-        content_u=fields.TEXT(analyzer=plain),
+        content_u=fields.TEXT(analyzer=other),
         # metadata, filters, sorting
         type=fields.ID(stored=True),
         type_t=fields.TEXT(analyzer=plain),
@@ -189,13 +192,14 @@ def to_index_documents(doc: PublicationDoc) -> Iterator[dict[str, Any]]:
     if english:
         pub["body"] = body
     else:
-        # Non-English text goes to unstemmed fields so English stemming never mangles it.
+        # Non-English text goes to fields without English stemming, stemmed instead in its
+        # own language when Whoosh has a stemmer for it (see analysis.LANGUAGE_MARK).
         pub["title"] = ""
         pub["subtitle"] = ""
         pub["abstract"] = ""
-        pub["title_u"] = " ".join([title, subtitle])
-        pub["abstract_u"] = abstract
-        pub["body_u"] = body
+        pub["title_u"] = mark_language(language, " ".join(p for p in (title, subtitle) if p))
+        pub["abstract_u"] = mark_language(language, abstract)
+        pub["body_u"] = mark_language(language, body)
     yield {k: v for k, v in pub.items() if v != ""}
 
     for number, text in enumerate(doc.pages, start=1):
@@ -208,5 +212,8 @@ def to_index_documents(doc: PublicationDoc) -> Iterator[dict[str, Any]]:
             "status": status,
             "language": language,
         }
-        page["content" if english else "content_u"] = clean_text(text)
+        if english:
+            page["content"] = clean_text(text)
+        else:
+            page["content_u"] = mark_language(language, clean_text(text))
         yield page

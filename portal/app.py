@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, render_template
 
-from index import SearchIndex
+from index import SYNONYMS_FILE, SearchIndex
 from portal.pagecache import PageCache
 from publications.catalogue import Catalogue
 from publications.indexer import Indexer
@@ -25,7 +26,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.config.update(staff.config_for(settings))  # session cookies, CSRF
     app.config.update(overrides)
     app.extensions["catalogue"] = Catalogue(settings)
-    app.extensions["index"] = SearchIndex(settings.index_dir)
+    app.extensions["index"] = SearchIndex(settings.index_dir,
+                                          synonyms_file=settings.home / SYNONYMS_FILE)
     app.extensions["usage"] = UsageCounter()
     app.extensions["page_cache"] = PageCache()
 
@@ -54,8 +56,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     metadata.init_app(app)
     app.add_template_global(citation.styles, "citation_styles")
     app.add_template_global(feeds.feed_for)
-    security.init_app(app)
     staff.init_app(app)
+    security.init_app(app)  # after every blueprint: it limits views by endpoint
 
     @app.errorhandler(400)
     def bad_request(_error: Exception):  # type: ignore[no-untyped-def]
@@ -104,14 +106,15 @@ def start_indexer(app: Flask, interval: float = 1.0, apply_journal: bool = True)
     app.extensions["indexer_stop"] = stop
 
     usage = app.extensions["usage"]
+    prune_every = _prune_rounds(app.config["PORTAL_SETTINGS"], interval)
 
     def loop() -> None:
         rounds = 0
         while not stop.wait(interval):
             rounds += 1
             try:
-                if apply_journal:
-                    indexer.apply_pending()
+from index import SYNONYMS_FILE, SearchIndex
+from portal.pagecache import PageCache
                 if rounds % 10 == 0:  # reader counts reach the catalogue every ~10 s
                     usage.flush(app.extensions["catalogue"])
             except Exception:  # logged; the next round tries again
@@ -120,3 +123,21 @@ def start_indexer(app: Flask, interval: float = 1.0, apply_journal: bool = True)
     thread = threading.Thread(target=loop, name="portal-indexer", daemon=True)
     thread.start()
     return thread
+
+
+def _prune_rounds(settings: Settings, interval: float) -> int:
+    """Indexer rounds between journal prunes: a tenth of the retention, at most hourly (0:
+    never prune). Every node prunes; a second node deleting the same rows changes nothing."""
+    if settings.journal_retention_days <= 0:
+        return 0
+    seconds = min(3600.0, settings.journal_retention_days * 86400.0 / 10)
+    return max(1, round(seconds / interval))
+
+
+def prune_journal(app: Flask) -> int:
+    """Drop journal rows older than the retention (see `Catalogue.prune_journal`)."""
+    settings: Settings = app.config["PORTAL_SETTINGS"]
+    if settings.journal_retention_days <= 0:
+        return 0
+    days = timedelta(days=settings.journal_retention_days)
+    return app.extensions["catalogue"].prune_journal(days)

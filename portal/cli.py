@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from index import IndexUnavailable, SearchIndex
+from index import SYNONYMS_FILE, IndexUnavailable, SearchIndex
 from publications.catalogue import Catalogue, describe
 from publications.indexer import Indexer, index_problems
 from publications.errors import PortalError
@@ -36,7 +36,8 @@ class Context:
     @property
     def index(self) -> SearchIndex:
         if self._index is None:
-            self._index = SearchIndex(self.settings.index_dir)
+            self._index = SearchIndex(self.settings.index_dir,
+                                      synonyms_file=self.settings.home / SYNONYMS_FILE)
         return self._index
 
     @property
@@ -50,6 +51,9 @@ class Context:
         except IndexUnavailable as exc:
             click.echo(f"warning: the search index was not updated ({exc}); "
                        "`portal reindex` will catch up", err=True)
+        except OSError as exc:  # disk full or read-only: the journal keeps the changes
+            click.echo(f"warning: the search index was not updated ({exc.strerror or exc}); "
+                       "the next command or `portal reindex` will catch up", err=True)
 
     def close(self) -> None:
         if self._index is not None:
@@ -88,6 +92,14 @@ def main() -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except Exception as exc:
+        from publications.errors import write_failure
+
+        reason = write_failure(exc)
+        if reason is not None:  # the disk, not a bug: say so, and what to do
+            click.echo(f"error: the data home could not be written ({reason}); nothing "
+                       "half-written is visible, run the command again once it is fixed",
+                       err=True)
+            sys.exit(1)
         log = _log_crash(exc)
         click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
         if log:
@@ -122,6 +134,7 @@ class Reporter:
         self.as_json = as_json
         self.counts: Counter[str] = Counter()
         self.failures: list[Outcome] = []
+        self.without_text = 0  # stored files with no text layer (scanned, not recognised)
         self.bar = None
         if sys.stderr.isatty():
             from tqdm import tqdm
@@ -132,6 +145,8 @@ class Reporter:
         self.counts[outcome.status] += 1
         if outcome.status == "failed":
             self.failures.append(outcome)
+        elif outcome.status == "added" and "no-text-layer" in outcome.flags:
+            self.without_text += 1
         if self.as_json:
             line = json.dumps(outcome.as_json(), ensure_ascii=False)
             self._write(line)
@@ -161,6 +176,10 @@ class Reporter:
             click.echo("Not stored:", err=True)
             for o in self.failures:
                 click.echo(f"  {o.path}: {o.error}", err=True)
+        if self.without_text:
+            from publications.ocr import no_text_layer_hint
+
+            click.echo(f"note: {no_text_layer_hint(self.without_text)}", err=True)
         return 1 if self.failures else 0
 
 
@@ -188,9 +207,13 @@ def _file_jobs(paths: tuple[str, ...], pending: list[Outcome]) -> Iterator[Job]:
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Extract in this many worker processes.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input file per line.")
+@click.option("--ocr", is_flag=True,
+              help="Recognise the text of scanned PDFs (no text layer) with OCRmyPDF.")
 @pass_context
-def ingest(ctx: Context, paths: tuple[str, ...], publish: bool, jobs: int, as_json: bool) -> None:
+def ingest(ctx: Context, paths: tuple[str, ...], publish: bool, jobs: int, as_json: bool,
+           ocr: bool) -> None:
     """Take in PDF files and folders (recursively). Exit 1 if any file failed."""
+    _require_ocr(ocr)
     missing: list[Outcome] = []
     # Largest files first, so that with several workers no one is left with a big file at
     # the end while the others sit idle.
@@ -198,7 +221,7 @@ def ingest(ctx: Context, paths: tuple[str, ...], publish: bool, jobs: int, as_js
     reporter = Reporter(as_json, len(jobs_list) + len(missing), "file")
     for o in missing:
         reporter(o)
-    with Ingester(ctx.catalogue, jobs=jobs, publish=publish) as ingester:
+    with Ingester(ctx.catalogue, jobs=jobs, publish=publish, ocr=ocr) as ingester:
         ingester.run(jobs_list, reporter)
     ctx.sync_index()
     sys.exit(reporter.finish())
@@ -209,9 +232,13 @@ def ingest(ctx: Context, paths: tuple[str, ...], publish: bool, jobs: int, as_js
 @click.option("--publish", is_flag=True, help="Publish each new publication at once.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per record per line.")
+@click.option("--ocr", is_flag=True,
+              help="Recognise the text of scanned PDFs (no text layer) with OCRmyPDF.")
 @pass_context
-def import_(ctx: Context, manifest: str, publish: bool, jobs: int, as_json: bool) -> None:
+def import_(ctx: Context, manifest: str, publish: bool, jobs: int, as_json: bool,
+            ocr: bool) -> None:
     """Import a JSON Lines or CSV manifest of records (a back catalogue)."""
+    _require_ocr(ocr)
     path = Path(manifest)
     try:
         lines = list(read_manifest(path))
@@ -224,7 +251,8 @@ def import_(ctx: Context, manifest: str, publish: bool, jobs: int, as_json: bool
             reporter(Outcome(line.label, "failed", error=line.error))
         else:
             jobs_list.append(Job(line.label, line.file, line.record))
-    with Ingester(ctx.catalogue, jobs=jobs, publish=publish, actor="portal import") as ingester:
+    with Ingester(ctx.catalogue, jobs=jobs, publish=publish, actor="portal import",
+                  ocr=ocr) as ingester:
         ingester.run(jobs_list, reporter)
     ctx.sync_index()
     sys.exit(reporter.finish())
@@ -478,6 +506,7 @@ def reindex(ctx: Context, if_needed: bool) -> None:
     click.echo(f"rebuilt the index: {n} publications (schema version {ctx.index.schema_version})")
 
 from portal import cli_users  # noqa: E402,F401  (registers `portal users ...`)
+from portal import cli_synonyms  # noqa: E402,F401  (registers `portal synonyms ...`)
 
 
 # --- staff work from the command line -------------------------------------------------------
@@ -558,3 +587,122 @@ def delete(ctx: Context, ref: str, yes: bool) -> None:
         _fail(str(exc))
     ctx.sync_index()
     click.echo(f"deleted publication {gone.id} ({gone.slug})")
+
+
+# --- OCR of scanned PDFs ------------------------------------------------------------------
+
+
+def _require_ocr(wanted: bool) -> None:
+    """--ocr without OCRmyPDF/Tesseract installed: say what to install, before any work."""
+    if wanted:
+        from publications.ocr import unavailable_reason
+
+        reason = unavailable_reason()
+        if reason:
+            raise click.UsageError(reason)
+
+
+@cli.command("ocr")
+@click.argument("refs", nargs=-1, required=True)
+@pass_context
+def ocr_command(ctx: Context, refs: tuple[str, ...]) -> None:
+    """Recognise the text of stored scanned publications (by id or slug) with OCRmyPDF.
+
+    The stored file is kept as it is; the recognised text becomes its searchable page text.
+    A publication whose file already has a text layer is left alone. Exit 1 if any failed.
+    """
+    from publications.catalogue import replace_page_texts
+    from publications.ocr import FLAG_OCR, with_recognised_text
+    from publications.propose import propose_metadata
+    from publications.records import FLAG_NO_TEXT_LAYER, Extraction
+
+    _require_ocr(True)
+    settings = ctx.settings
+    failed = 0
+    for ref in refs:
+        try:
+            with ctx.catalogue.reading() as session:
+                pub = ctx.catalogue.get(session, ref)
+                version = pub.current_version
+                if version is None:
+                    raise PortalError("it has no file")
+                sha, flags = version.file.sha256, tuple(version.file.flags or ())
+                pages, name = version.file.page_count, version.original_name
+                texts = tuple(ctx.catalogue.page_texts(session, version.file.id))
+            if FLAG_NO_TEXT_LAYER not in flags:
+                click.echo(f"{ref}: already has a text layer, nothing to do")
+                continue
+            before = Extraction(page_count=pages, pages=texts, flags=flags)
+            after = with_recognised_text(before, ctx.catalogue.files.path_for(sha),
+                                         timeout=settings.ocr_timeout,
+                                         memory_mb=settings.extract_memory_mb)
+            if FLAG_OCR not in after.flags:
+                raise PortalError("no text could be recognised in its pages")
+            # A scanned draft usually has no title yet: propose one from the new text.
+            proposal = propose_metadata(after, supplied={}, filename=name)
+            stored = replace_page_texts(ctx.catalogue, ref, after.pages, after.flags,
+                                        proposed=proposal.fields, actor="portal ocr")
+            words = sum(len(t.split()) for t in after.pages)
+            click.echo(f"{stored.slug}: text recognised on {stored.pages} page(s), {words} words")
+        except PortalError as exc:
+            failed += 1
+            click.echo(f"{ref}: {exc}", err=True)
+    ctx.sync_index()
+    sys.exit(1 if failed else 0)
+
+
+# --- backup: export and restore ----------------------------------------------------------
+
+
+def _progress_bars(desc: str, total: int | None, unit: str):  # type: ignore[no-untyped-def]
+    """A tqdm bar on a terminal; silent otherwise (scripts, tests, cron)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True,
+                disable=not sys.stderr.isatty())
+
+
+@cli.command("export")
+@click.argument("directory", type=click.Path(file_okay=False))
+@pass_context
+def export_command(ctx: Context, directory: str) -> None:
+    """Write a complete, checksummed export of the portal to DIRECTORY (new or empty).
+
+    Safe while the portal runs: the catalogue is read in one transaction."""
+    from publications.backup import BackupError, export
+
+    try:
+        summary = export(ctx.catalogue, Path(directory), progress=_progress_bars)
+    except BackupError as exc:
+        _fail(str(exc))
+    rows = sum(summary.rows.values())
+    click.echo(f"exported {summary.rows.get('publications', 0)} publications ({rows} records) "
+               f"and {summary.files} files ({summary.bytes} bytes) to {summary.directory}")
+
+
+@cli.command("restore")
+@click.argument("directory", type=click.Path(file_okay=False))
+@pass_context
+def restore_command(ctx: Context, directory: str) -> None:
+    """Recreate the portal from an export in DIRECTORY into an empty data home.
+
+    Every file's SHA-256 is checked; a damaged export is refused and nothing is kept."""
+    from publications.backup import BackupError, restore
+
+    def rebuild(catalogue: Catalogue) -> int:
+        index = SearchIndex(ctx.settings.index_dir)
+        try:
+            return Indexer(catalogue, index).rebuild()
+        finally:
+            index.close()
+
+    try:
+        summary = restore(ctx.settings, Path(directory), progress=_progress_bars,
+                          rebuild_index=rebuild)
+    except BackupError as exc:
+        _fail(f"{exc}")
+    except IndexUnavailable as exc:
+        _fail(f"the search index could not be built ({exc}); nothing was kept")
+    click.echo(f"restored {summary.rows.get('publications', 0)} publications "
+               f"({sum(summary.rows.values())} records) and {summary.files} files into "
+               f"{ctx.settings.home}; the index holds {summary.publications} publications")

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, request, ur
 
 from portal import metadata, queries
 from portal.search_views import MAX_QUERY
+from portal.security import content_disposition
 from publications import exports
 from publications.errors import NotFound
 from publications.models import Publication
@@ -29,7 +30,7 @@ def _answer(name: str, pubs: Sequence[Publication], filename: str) -> Response:
     body = write([metadata.reference(p) for p in pubs])
     response = Response(body, mimetype=mime)
     response.charset = "utf-8"
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}.{ext}"'
+    response.headers["Content-Disposition"] = content_disposition(f"{filename}.{ext}")
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 

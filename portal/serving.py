@@ -94,9 +94,18 @@ def _run_worker(settings: Settings, threads: int, apply_journal: bool,
 
     from portal.app import create_app, start_indexer
 
+    from portal.staff.upload import MAX_FILES
+
     app = create_app(settings)
     start_indexer(app, apply_journal=apply_journal)
+    app.extensions["staff_uploads"].kick()  # uploads left waiting by a stop or a crash
+    # waitress buffers a whole request body before the app sees it: no body larger than the
+    # biggest upload form (MAX_FILES files at the upload limit, plus the form) is read at all.
+    options: dict[str, Any] = {
+        "threads": threads, "ident": "portal",
+        "max_request_body_size": settings.max_upload_bytes * MAX_FILES + (1 << 20),
+    }
     if sock is not None:
-        waitress_serve(app, sockets=[sock], threads=threads, ident="portal")
+        waitress_serve(app, sockets=[sock], **options)
     else:
-        waitress_serve(app, host=host, port=port, threads=threads, ident="portal")
+        waitress_serve(app, host=host, port=port, **options)

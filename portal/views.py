@@ -23,6 +23,7 @@ from portal.metadata import signposting
 from portal.pagecache import CachedPage, PageCache
 from portal.paging import SORT_LABELS, check_past_end, requested_page, requested_sort
 from portal.search_views import MAX_QUERY
+from portal.security import content_disposition
 from publications import catalogue as c
 from publications.errors import NotFound
 from publications.usage import DOWNLOAD, VIEW, is_robot
@@ -246,4 +247,5 @@ def download(slug: str):  # type: ignore[no-untyped-def]
         etag=stored.sha256,
         max_age=3600,
     )
+    response.headers["Content-Disposition"] = content_disposition(f"{pub.slug}.pdf")
     return response

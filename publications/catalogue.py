@@ -10,10 +10,11 @@ import string
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from slugify import slugify
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import delete, func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -95,10 +96,8 @@ class Catalogue:
         if migrate:
             db.migrate(self.engine)
         self._sessions = db.make_sessionmaker(self.engine)
-        if self.engine.dialect.name == "sqlite":
-            self.read_engine = db.make_engine(settings, for_writing=False)
-        else:
-            self.read_engine = self.engine
+        # Readers get their own engine: their transactions never take the writers' lock.
+        self.read_engine = db.make_engine(settings, for_writing=False)
         self._read_sessions = db.make_sessionmaker(self.read_engine)
         self.files = FileStore(settings.files_dir)
         self._journal_sql: str | None = None
@@ -492,27 +491,32 @@ class Catalogue:
     def journal_head(self, session: Session) -> int:
         return int(session.scalar(select(func.max(JournalEntry.id))) or 0)
 
-    def journal_position(self) -> int:
-        """The newest journal row's id: every change to a publication moves it.
+    def journal_bounds(self, session: Session) -> tuple[int, int]:
+        """(oldest kept position, newest position); (0, 0) for an empty journal."""
+        oldest, newest = session.execute(
+            select(func.min(JournalEntry.id), func.max(JournalEntry.id))
+        ).one()
+        return int(oldest or 0), int(newest or 0)
 
-        Asked on every publication page view, so it skips the session and the explicit
-        transaction: one statement on a pooled connection is a consistent read by itself.
+    def prune_journal(self, older_than: timedelta) -> int:
+        """Delete the journal's oldest rows, those written more than `older_than` ago;
+        returns how many went.
+
+        Rows go as a prefix in position order (everything before the first row young enough
+        to keep), never from the middle, even when the nodes' clocks disagree a little: so
+        "the oldest kept row is past my position + 1" tells a node it may have missed rows.
+        The newest row always stays, so the head position never goes backwards (and SQLite
+        never hands its id out again).
         """
-        if self._journal_sql is None:
-            self._journal_sql = str(
-                select(func.max(JournalEntry.id)).compile(dialect=self.read_engine.dialect)
+        cutoff = utcnow() - older_than
+        with self.session() as session:
+            first_kept = session.scalar(
+                select(func.min(JournalEntry.id)).where(JournalEntry.created_at >= cutoff)
             )
-        conn = self.read_engine.raw_connection()
-        try:
-            cur = conn.cursor()
-            try:
-                cur.execute(self._journal_sql)
-                row = cur.fetchone()
-            finally:
-                cur.close()
-        finally:
-            conn.close()  # back to the pool, which ends any transaction the driver began
-        return int(row[0] or 0) if row else 0
+            if first_kept is None:
+                first_kept = self.journal_head(session)
+            result = session.execute(delete(JournalEntry).where(JournalEntry.id < first_kept))
+            return int(result.rowcount or 0)
 
 
 def _short_id(file: FileInput | None) -> str:
@@ -1003,3 +1007,44 @@ def last_changed_by(session: Session, publication_id: int) -> AuditEvent | None:
     """The newest audit row about a publication (who changed it last, and when)."""
     events = audit_events(session, publication_id=publication_id, limit=1)
     return events[0] if events else None
+
+
+def replace_page_texts(
+    self: Catalogue, ref: int | str, pages: Sequence[str], flags: Sequence[str], *,
+    proposed: dict[str, Any] | None = None, actor: str = "system",
+) -> Stored:
+    """Give the current file of a publication new page texts and flags (after OCR).
+
+    `proposed` maps field names to ProposedValue (value, source) read from the new text;
+    only fields the publication has empty are filled (a title for a scanned draft), each
+    with its source in the provenance. The stored bytes do not change; the index is asked
+    to re-read the publication in the same transaction. Raises NotFound for an unknown ref,
+    InvalidRecord when the publication has no file.
+    """
+    with self.session() as session:
+        pub = self.get(session, ref)
+        version = pub.current_version
+        if version is None:
+            raise InvalidRecord("this publication has no file to recognise text in")
+        stored = version.file
+        session.execute(PageText.__table__.delete().where(PageText.file_id == stored.id))
+        session.add_all(PageText(file_id=stored.id, page=i, text=text)
+                        for i, text in enumerate(pages, start=1))
+        stored.flags = list(flags)
+        current = record_of(pub)
+        filled = {name: pv for name, pv in (proposed or {}).items()
+                  if name in current and not current[name] and pv.value}
+        if filled:
+            old_title = pub.title
+            self._apply(session, pub, build_record(
+                {**current, **{name: pv.value for name, pv in filled.items()}}))
+            pub.provenance = {**(pub.provenance or {}),
+                              **{name: pv.source for name, pv in filled.items()}}
+            if pub.title != old_title:
+                self._settle_slug(session, pub)
+        pub.updated_at = utcnow()
+        self._journal(session, pub.id)
+        self._audit(session, actor, "recognise-text", pub.id,
+                    {"sha256": stored.sha256, "flags": list(flags)})
+        return Stored(pub.id, pub.slug, pub.title, pub.status, stored.page_count,
+                      tuple(stored.flags))

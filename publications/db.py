@@ -1,7 +1,8 @@
 """The catalogue database: engine, sessions, and schema migrations.
 
-This is the one place that knows about SQLite specifically (the pragmas below); everything
-else speaks plain SQLAlchemy so PostgreSQL works given `PORTAL_DATABASE_URL`.
+This is the one place that knows about a particular database: the SQLite pragmas and the
+PostgreSQL journal lock below. Everything else speaks plain SQLAlchemy, so the same code and
+migrations run on either, chosen by `PORTAL_DATABASE_URL`.
 """
 
 from __future__ import annotations
@@ -23,14 +24,43 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def make_engine(settings: Settings, *, for_writing: bool = True) -> Engine:
     """An engine for the catalogue. With SQLite, writers and readers get separate engines:
     a writer's transactions take the write lock at once, a reader's never take it."""
-    url = settings.database_url
+    url = database_url(settings.database_url)
     if url.startswith("sqlite"):
         settings.home.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 60})
         _tune_sqlite(engine, immediate=for_writing)
     else:
         engine = create_engine(url, pool_pre_ping=True)
+        if for_writing and engine.dialect.name == "postgresql":
+            _order_postgresql_writers(engine)
     return engine
+
+
+def database_url(url: str) -> str:
+    """The URL with a driver SQLAlchemy can load: a bare `postgresql://` (or `postgres://`,
+    as many hosting services write it) means psycopg 3, the driver of the `postgres` extra."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url[len(bare):]
+    return url
+
+
+# Any fixed 64-bit number: the key of the advisory lock that orders catalogue writers.
+WRITER_LOCK_KEY = 0x706F7274616C  # "portal"
+
+
+def _order_postgresql_writers(engine: Engine) -> None:
+    # PostgreSQL-specific: the journal is a replication log that every node reads in id
+    # order and remembers how far it got. A sequence hands out ids when rows are inserted,
+    # not when they commit, so two concurrent writers could commit ids 11 then 10, and a node
+    # that had read up to 11 would never see 10. Every writing transaction therefore takes one
+    # transaction-level advisory lock as it begins (the counterpart of SQLite's BEGIN
+    # IMMEDIATE below): writers run one at a time, ids are drawn and committed in the same
+    # order, and the lock goes with the commit or the rollback, even if the process dies.
+    # Readers use another engine and never take it. See docs/deployment.md.
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
 
 
 def _tune_sqlite(engine: Engine, immediate: bool) -> None:

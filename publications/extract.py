@@ -169,12 +169,26 @@ def explain(exc: BaseException) -> str:
     if "ended unexpectedly" in low or "unexpected end" in low or "truncated" in low:
         return "the PDF is truncated (its end is missing) and could not be repaired"
     if "eof marker" in low or "startxref" in low or "xref" in low or "trailer" in low:
+        if _python_internals(low):
+            return "the PDF is damaged or truncated and could not be repaired"
         return f"the PDF is damaged or truncated and could not be repaired ({_short(message)})"
     if "header" in low:
         return "the file does not have a valid PDF header"
     if isinstance(exc, MemoryError):
         return "reading the PDF needed more memory than the limit allows"
+    if isinstance(exc, AttributeError | TypeError | KeyError | IndexError) or _python_internals(
+            low):
+        # pypdf tripping over a structure it did not expect; its message names Python
+        # internals ("'NoneType' object is not subscriptable") that mean nothing to people.
+        return "the PDF is damaged: its internal structure is not what a PDF should contain"
     return f"the PDF could not be read: {_short(message) or name}"
+
+
+def _python_internals(low: str) -> bool:
+    """True when a (lower-cased) message is Python's, not the PDF library's own words."""
+    return any(w in low for w in ("object has no attribute", "not subscriptable",
+                                  "object is not", "unsupported operand", "takes no",
+                                  "index out of range"))
 
 
 def _short(text: str, limit: int = 160) -> str:

@@ -1,9 +1,19 @@
-"""The content-addressed file store: `files/ab/cd/<sha256>`, written atomically, never changed."""
+"""The content-addressed file store: `files/ab/cd/<sha256>`, written atomically, never changed.
+
+Several portal nodes may share one store directory (a network file system). Every write goes
+to a temporary file whose name carries the writer's host and process id (so two nodes never
+pick the same name, and each node only ever removes its own dead writers' leftovers), is
+fsynced, and is renamed into place. Two nodes storing the same bytes at once both rename
+identical content onto the same name: whichever rename lands last wins, and either way the
+file under that name is complete.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,6 +39,9 @@ class FileStore:
         self.tmp = self.root / "tmp"
 
     def path_for(self, sha256: str) -> Path:
+        # Only a SHA-256 names a file, so no value can make a path outside the store.
+        if len(sha256) != 64 or not all(ch in "0123456789abcdef" for ch in sha256):
+            raise ValueError(f"not a SHA-256: {sha256[:80]!r}")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def exists(self, sha256: str) -> bool:
@@ -43,7 +56,7 @@ class FileStore:
         self.tmp.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
-        fd, name = tempfile.mkstemp(dir=self.tmp, prefix=f"in-{os.getpid()}-", suffix=".part")
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix=_temp_prefix("in"), suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(CHUNK):
@@ -77,15 +90,16 @@ class FileStore:
         if target.is_file():
             return target
         self.tmp.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self.tmp, prefix=f"cp-{os.getpid()}-", suffix=".part")
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix=_temp_prefix("cp"), suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
                 while chunk := src.read(CHUNK):
                     out.write(chunk)
+            return self.put(Path(name), sha256)
         except BaseException:
+            # A failed write (disk full at the fsync, say) leaves no temporary behind.
             Path(name).unlink(missing_ok=True)
             raise
-        return self.put(Path(name), sha256)
 
     @staticmethod
     def discard(temp_path: Path) -> None:
@@ -117,24 +131,24 @@ class FileStore:
     def stale_temporaries(self, older_than: float = 6 * 3600.0) -> list[Path]:
         """Temporary files left by an interrupted write: their writer process is gone.
 
-        Temporary names carry the writer's process id; a file whose process no longer
-        exists (or that is older than `older_than` seconds, in case the id was reused or the
-        store is shared with another machine) is stale.
+        Temporary names carry the writer's host and process id. A file written on this host
+        whose process no longer exists is stale; so is any file older than `older_than`
+        seconds (in case the id was reused). A file from another host sharing the store is
+        judged by age alone: its process cannot be seen from here. (Names without a host,
+        from before hosts were recorded, count as this host's.)
         """
         if not self.tmp.is_dir():
             return []
         cutoff = time.time() - older_than
+        here = _host_label()
         stale = []
         for p in self.tmp.iterdir():
-            try:
-                pid = int(p.name.split("-")[1])
-            except (IndexError, ValueError):
-                pid = 0
+            pid, host = _writer_of(p.name)
             try:
                 old = p.stat().st_mtime < cutoff
             except FileNotFoundError:
                 continue
-            if old or not _process_alive(pid):
+            if old or (host in (here, None) and not _process_alive(pid)):
                 stale.append(p)
         return stale
 
@@ -154,6 +168,30 @@ def sha256_of(path: Path) -> tuple[str, int]:
             size += len(chunk)
             digest.update(chunk)
     return digest.hexdigest(), size
+
+
+def _host_label() -> str:
+    """This machine's name, reduced to characters that cannot confuse a temporary name."""
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())[:64] or "host"
+
+
+def _temp_prefix(kind: str) -> str:
+    return f"{kind}-{os.getpid()}-{_host_label()}-"
+
+
+def _writer_of(name: str) -> tuple[int, str | None]:
+    """(process id, host label) from a temporary file's name; host None when not recorded."""
+    parts = name.split("-", 3)
+    try:
+        pid = int(parts[1])
+    except (IndexError, ValueError):
+        return 0, None
+    return pid, (parts[2] if len(parts) == 4 else None)
+
+
+def process_alive(pid: int) -> bool:
+    """True while a process with this id runs on this machine."""
+    return _process_alive(pid)
 
 
 def _process_alive(pid: int) -> bool:

@@ -1,8 +1,12 @@
 """Keeps the search index true to the catalogue: drains the journal, rebuilds from stored text.
 
-The journal row for a change commits with the change; this module is the single consumer.
-The index stores the id of the last journal row it applied, in the same commit as the
-documents, so a crash at any point leaves at worst rows that are applied again (harmless).
+The journal row for a change commits with the change; this module is the single consumer on
+each node (every node has its own index and replays the same shared journal). The index
+stores the id of the last journal row it applied, in the same commit as the documents, so a
+crash at any point (even SIGKILL) leaves at worst rows that are applied again, which replaces
+the same documents (harmless). Journal ids are committed in increasing order (see
+`publications.db`), so "everything after my position" is exactly what a node has not seen,
+unless old rows were pruned: then the node rebuilds from the catalogue.
 """
 
 from __future__ import annotations
@@ -67,19 +71,33 @@ class Indexer:
             return 0
         applied = 0
         while True:
-            after = self.index.last_applied() or 0
+            position_or_none = self.index.last_applied()
+            after = position_or_none or 0
             with self.catalogue.reading() as session:
                 rows = self.catalogue.pending_journal(session, after, limit=batch)
-                if not rows:
-                    return applied
-                position = rows[-1].id
-                ids = sorted({r.publication_id for r in rows})
-                pubs = {
-                    p.id: p
-                    for p in self.catalogue.load_many(session, ids)
-                }
-                docs = [to_document(self.catalogue, session, pubs[i]) for i in ids if i in pubs]
-                gone = [i for i in ids if i not in pubs]
+                # Read after the rows: a prune that removed any of them shows here.
+                oldest, newest = self.catalogue.journal_bounds(session)
+                # An index that never applied anything (a new node) is built in one pass
+                # rather than by replaying the whole journal.
+                lost = _position_lost(after, oldest, newest) or (
+                    position_or_none is None and newest > 0
+                )
+                if not lost:
+                    if not rows:
+                        return applied
+                    position = rows[-1].id
+                    ids = sorted({r.publication_id for r in rows})
+                    pubs = {p.id: p for p in self.catalogue.load_many(session, ids)}
+                    docs = [
+                        to_document(self.catalogue, session, pubs[i]) for i in ids if i in pubs
+                    ]
+                    gone = [i for i in ids if i not in pubs]
+            if lost:
+                # Rows this index never saw were pruned (or the catalogue was replaced, or the
+                # index is new): build a new generation from the catalogue; readers keep the
+                # current one meanwhile.
+                self.rebuild()
+                return applied
             if gone:
                 self.index.delete(gone)
             self.index.add_or_replace(docs, last_applied=position)
@@ -115,6 +133,19 @@ class Indexer:
         return total
 
 
+def _position_lost(applied: int, oldest: int, newest: int) -> bool:
+    """True when the journal no longer holds every change after position `applied`.
+
+    Pruning removes a prefix of the journal, so rows after `applied` are gone exactly when the
+    oldest kept row is past `applied + 1` (an id never used, from a rolled-back transaction,
+    can make this say so needlessly; the cost is one rebuild). A position past the newest row
+    means the catalogue is not the one this index was built from (restored, or replaced).
+    """
+    if applied > newest:
+        return True
+    return oldest > applied + 1
+
+
 def index_problems(catalogue: Catalogue, index: SearchIndex) -> list[Problem]:
     """Disagreements between the catalogue and the index (for `portal check`)."""
     problems: list[Problem] = []
@@ -132,6 +163,18 @@ def index_problems(catalogue: Catalogue, index: SearchIndex) -> list[Problem]:
         ids = set(session.scalars(select(Publication.id)))
         head = catalogue.journal_head(session)
     applied = index.last_applied() or 0
+    with catalogue.reading() as session:
+        oldest, newest = catalogue.journal_bounds(session)
+    if _position_lost(applied, oldest, newest):
+        problems.append(
+            Problem(
+                "index",
+                f"this node's index ({index.directory}) is at journal position {applied}, "
+                f"but the journal now starts at {oldest} and ends at {newest}: changes it "
+                "never saw are gone (run `portal reindex`; `portal serve` rebuilds by itself)",
+            )
+        )
+        return problems
     if applied < head:
         problems.append(
             Problem("index", f"{head - applied} journal change(s) are not yet in the index")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from publications.catalogue import NEEDS_TITLE, Catalogue, DuplicateFile, FileInput, Stored
-from publications.errors import IngestError, InvalidRecord
+from publications.errors import IngestError, InvalidRecord, write_failure
 from publications.extract import ExtractionPool, ExtractLimits
 from publications.fields import build_record
 from publications.filestore import sha256_of
@@ -135,6 +135,7 @@ class Ingester:
         limits: ExtractLimits | None = None,
         publish: bool = False,
         actor: str = "portal ingest",
+        ocr: bool = False,
     ) -> None:
         self.catalogue = catalogue
         self.jobs = max(1, jobs)
@@ -146,6 +147,7 @@ class Ingester:
         )
         self.publish = publish
         self.actor = actor
+        self.ocr = ocr
         self._pool: ExtractionPool | None = None
         self._pool_lock = threading.Lock()
 
@@ -203,7 +205,10 @@ class Ingester:
             except InvalidRecord as exc:
                 report(Outcome(job.label, "failed", error=f"invalid metadata: {exc}"))
             except Exception as exc:  # a bug of ours must still not stop the batch
-                report(Outcome(job.label, "failed", error=f"internal error: {exc!r}"))
+                reason = write_failure(exc)
+                error = (f"not stored: {reason}" if reason is not None
+                         else f"internal error: {exc!r}")
+                report(Outcome(job.label, "failed", error=error))
         return {f: running[f] for f in pending}
 
     def _prepare(self, job: Job) -> tuple[str, Any]:
@@ -215,8 +220,22 @@ class Ingester:
             existing = self.catalogue.find_file(session, sha)
         if existing is not None:
             return ("duplicate", existing)
-        extraction = self.pool.extract(job.path)
+        extraction = self.extract(job.path, ocr=self.ocr)
         return ("file", (sha, size, extraction))
+
+    def extract(self, path: Path, *, ocr: bool = False) -> Extraction:
+        """Extract one file in the pool; with `ocr`, a file without a text layer gets its
+        page texts recognised from the page images (see publications.ocr)."""
+        extraction = self.pool.extract(path)
+        if ocr:
+            from publications.ocr import with_recognised_text
+
+            settings = self.catalogue.settings
+            extraction = with_recognised_text(
+                extraction, path, timeout=settings.ocr_timeout,
+                memory_mb=settings.extract_memory_mb,
+            )
+        return extraction
 
     def _store(self, job: Job, prepared: tuple[str, Any]) -> Outcome:
         kind, payload = prepared

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,9 +52,26 @@ def read_manifest(path: Path) -> Iterator[ManifestLine]:
             if not isinstance(file_value, str):
                 yield ManifestLine(label, None, error="file must be a path (text)")
                 continue
+            outside = _outside_folder(file_value)
+            if outside:
+                yield ManifestLine(label, None, error=outside)
+                continue
             file_path = (path.parent / file_value).resolve()
             label = str(path.parent / file_value)
         yield ManifestLine(label, record, file_path)
+
+
+def _outside_folder(value: str) -> str | None:
+    """Why a manifest's `file` value is refused, or None. Files must sit in the manifest's
+    folder or below it: a manifest from elsewhere cannot pull in `/etc/...` or `../..`.
+    (Symbolic links placed in the folder by whoever runs the import are followed.)"""
+    if "\x00" in value:
+        return "file must not contain a NUL character"
+    if os.path.isabs(value) or value.startswith(("/", "\\")):
+        return f"file must be a path relative to the manifest, not {value[:200]!r}"
+    if ".." in value.replace("\\", "/").split("/"):
+        return f"file must not leave the manifest's folder ('..' in {value[:200]!r})"
+    return None
 
 
 def _json_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:

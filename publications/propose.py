@@ -704,8 +704,7 @@ health service services research program programme management system systems ana
 studies plan plans annual national public development information education community
 acknowledgment acknowledgement summary introduction abstract overview background appendix
 table contents chapter section part volume issue edition version draft final interim update
-new select selected variable variables frequencies outpatient inpatient datasets medical
-loan origination export import batch type field document documents file files page pages
+new medical export import batch type field document documents file files page pages
 department office center centre division agency administration bureau council university
 institute laboratory committee board foundation authority association society school college
 hospital court state states federal county city region regional local government act bill law
@@ -717,7 +716,7 @@ science technology engineering physics chemistry biology medicine clinical cance
 treatment example examples course session workshop conference meeting proceedings journal
 article paper papers working brief briefing note notes newsletter bulletin handbook manual
 tutorial menu menus main support material process reference options option user users
-ring issues issue accelerator evaluation index component source pastures phosphorus
+issues issue evaluation index component source
 """.split())
 
 
@@ -976,6 +975,18 @@ def _coverage(candidate: str, text: str) -> float:
     return sum(1 for t in ct if t in have) / len(ct)
 
 
+_TRAILING_BYLINE = re.compile(r"\s+[-–—]\s+([^-–—:;]{3,150})$")
+
+
+def _without_byline(title: str) -> str:
+    """"Cognitive Remediation for Schizophrenia - Alan Bellack, PhD": a title field that ends
+    with the author's name after a dash carries a byline, which belongs to the authors."""
+    m = _TRAILING_BYLINE.search(title)
+    if m and _is_person_name(_clean_name(m.group(1)).split(",")[0]):
+        return title[: m.start()].rstrip()
+    return title
+
+
 def _choose_title(
     extraction: Extraction, filename: str | None
 ) -> tuple[str | None, str | None, str | None]:
@@ -985,7 +996,7 @@ def _choose_title(
     metas: list[tuple[str, str]] = []
     for raw, source in ((extraction.info.get("Title"), SOURCE_INFO),
                         (extraction.xmp.get("title"), SOURCE_XMP)):
-        t = normalise(raw, 2000) if raw else ""
+        t = _without_byline(normalise(raw, 2000)) if raw else ""
         if t and len(t) <= 500 and not is_placeholder_title(t, filename):
             if all(token_similarity(t, m) < 0.99 for m, _ in metas):
                 metas.append((t, source))

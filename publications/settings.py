@@ -17,8 +17,18 @@ SETTINGS_HELP: dict[str, str] = {
     "extract_timeout": "Seconds one PDF may take to extract before the worker is stopped.",
     "extract_memory_mb": "Address-space limit of an extraction worker, in MiB.",
     "max_pages": "Pages read from one PDF; later pages are counted but not extracted.",
+    "ocr_timeout": "Seconds OCR of one scanned PDF may take (ingest --ocr) before it is stopped.",
     "secret_key": "Flask secret key (sessions); set it in production.",
     "base_url": "Public base URL used in absolute links (feeds, citation tags).",
+    "login_rate_limit": "Staff sign-in attempts allowed per client address, e.g. '10/minute'; "
+                        "'off' disables.",
+    "search_rate_limit": "Searches allowed per client address (search page, API, feeds, "
+                         "exports), e.g. '60/10 seconds'; 'off' disables.",
+    "rate_limit_storage": "Where rate-limit counts are kept: 'memory://' (each process counts "
+                          "on its own) or a shared store such as 'redis://host:6379'.",
+    "trusted_proxies": "Reverse proxies in front of the portal whose X-Forwarded-For and "
+                       "X-Forwarded-Proto headers are believed (0: none).",
+    "journal_retention_days": "Days the index journal keeps a change; 0 keeps every change.",
 }
 
 
@@ -33,11 +43,19 @@ class Settings:
     extract_timeout: float = 120.0
     extract_memory_mb: int = 2048
     max_pages: int = 5000
+    ocr_timeout: float = 600.0
     secret_key: str = "dev-only-change-me"
     base_url: str = "http://127.0.0.1:5000"
+    login_rate_limit: str = "10/minute"
+    search_rate_limit: str = "60/10 seconds"
+    rate_limit_storage: str = "memory://"
+    trusted_proxies: int = 0
+    journal_retention_days: float = 30.0
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
+        if not self.journal_retention_days >= 0:
+            raise ValueError("PORTAL_JOURNAL_RETENTION_DAYS must be a number of days, 0 or more")
         home = Path(self.home).resolve()
         object.__setattr__(self, "home", home)
         if not self.database_url:
@@ -66,12 +84,18 @@ class Settings:
             raw = env.get("PORTAL_" + f.name.upper())
             if raw is None or raw == "":
                 continue
-            if f.name in ("max_upload_bytes", "extract_memory_mb", "max_pages"):
-                values[f.name] = int(raw)
-            elif f.name == "extract_timeout":
-                values[f.name] = float(raw)
-            else:
-                values[f.name] = raw
+            try:
+                if f.name in ("max_upload_bytes", "extract_memory_mb", "max_pages",
+                              "trusted_proxies"):
+                    values[f.name] = int(raw)
+                elif f.name in ("extract_timeout", "ocr_timeout", "journal_retention_days"):
+                    values[f.name] = float(raw)
+                else:
+                    values[f.name] = raw
+            except ValueError:
+                raise ValueError(
+                    f"PORTAL_{f.name.upper()} must be a number, not {raw[:40]!r}"
+                ) from None
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 

@@ -208,6 +208,14 @@ class Accounts:
         _audit(session, email, "login", {})
         return _account(user)
 
+    def end_sessions(self, user_id: int) -> None:
+        """End every open session of an account (signing out also invalidates copies of the
+        session cookie, which is otherwise valid until it expires)."""
+        with self.catalogue.session() as session:
+            user = session.get(User, user_id)
+            if user is not None:
+                user.session_epoch += 1
+
     def count(self) -> int:
         with self.catalogue.reading() as session:
             return int(session.scalar(select(func.count(User.id))) or 0)

@@ -29,8 +29,8 @@ def corpus() -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", extract_timeout=60.0)
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(home=tmp_path / "home", extract_timeout=60.0, database_url=database_url)
 
 
 @pytest.fixture
@@ -53,3 +53,28 @@ def corpus_ingest(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
     run = portal(home, "ingest", "--json", "--jobs", "2", "--publish", str(corpus / "pdfs"),
                  timeout=1200)
     return home, corpus, run
+
+
+# --- the catalogue on PostgreSQL as well as SQLite --------------------------------------------
+# A module marked `pytest.mark.databases` runs each test that uses `settings` twice: on the
+# default SQLite catalogue and on a fresh PostgreSQL schema (tests/pg.py; skipped without a
+# server, failed under CI=true). Every other test gets SQLite.
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "databases"
+    ):
+        metafunc.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """'' (SQLite in the data home) or the URL of an empty PostgreSQL schema."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield ""
+        return
+    from tests.pg import fresh_schema
+
+    with fresh_schema() as url:
+        yield url

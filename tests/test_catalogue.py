@@ -10,6 +10,9 @@ from publications.errors import InvalidRecord, NotFound
 from publications.fields import build_record
 from publications.models import AuditEvent, JournalEntry
 
+# Runs on SQLite and on PostgreSQL (see tests/conftest.py).
+pytestmark = pytest.mark.databases
+
 
 def _add(cat: Catalogue, **fields):  # type: ignore[no-untyped-def]
     data = {"title": "Libraries and volunteers", "type": "report", "date": "2021-03"} | fields

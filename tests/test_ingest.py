@@ -15,6 +15,9 @@ from publications.ingest import Ingester, Job
 from publications.sniff import sniff_pdf
 from tests import pdfs
 
+# Runs on SQLite and on PostgreSQL (see tests/conftest.py).
+pytestmark = pytest.mark.databases
+
 
 def _ingest(cat: Catalogue, paths: list[Path], **kw):  # type: ignore[no-untyped-def]
     with Ingester(cat, **kw) as ingester:

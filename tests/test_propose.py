@@ -470,3 +470,16 @@ def test_corpus_truth_title_rate():
         got = _full_title(propose_metadata(ex, filename=_upload_name(row["file"])))
         near += _loose(got) == _loose(row["title"]) or token_similarity(got, row["title"]) >= 0.9
     assert near / len(rows) >= 0.85
+
+
+def test_a_byline_after_a_dash_in_the_title_field_goes_to_the_authors() -> None:
+    page = ("Loneliness in Later Life\nMargaret Okoro, PhD\n" + BODY)
+    ex = _extraction(pages=(page,), info={
+        "Title": "Loneliness in Later Life - Margaret Okoro, PhD",
+        "Author": "Northfield Council"})
+    p = propose_metadata(ex)
+    assert p.value("title") == "Loneliness in Later Life"
+    assert p.value("authors") == ["Margaret Okoro"]
+    # a dash before words that are not a person's name is part of the title
+    ex = _extraction(info={"Title": "Adult Social Care Funding - Annual Review 2019"})
+    assert propose_metadata(ex).value("title") == "Adult Social Care Funding - Annual Review 2019"

@@ -5,12 +5,16 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from publications import uploads
 from publications.catalogue import Catalogue
 from publications.models import utcnow
 from tests import pdfs
+
+# Runs on SQLite and on PostgreSQL (see tests/conftest.py).
+pytestmark = pytest.mark.databases
 
 
 def test_a_file_is_stored_before_it_is_read_and_survives_a_dead_worker(
@@ -48,3 +52,27 @@ def test_refused_files_are_reported_not_queued(catalogue: Catalogue) -> None:
     assert empty.status == uploads.FAILED and "empty" in empty.error
     assert uploads.claim_next(catalogue) is None
     assert list(catalogue.files.all_hashes()) == []
+
+
+def test_an_upload_read_again_after_a_crash_finds_its_own_publication(
+        catalogue: Catalogue) -> None:
+    # The worker added the publication, then died before marking the upload: read again,
+    # the upload is `added` (as its own publication), not a `duplicate` of itself.
+    data = pdfs.report_pdf("Allotment waiting lists", "food growing", pages=1)
+    first = uploads.receive(catalogue, "b3", io.BytesIO(data), "allot.pdf", "ed@hub.example")
+    same_bytes_later = uploads.receive(catalogue, "b4", io.BytesIO(data), "other.pdf", "ed")
+    assert uploads.claim_next(catalogue) == first.id
+    from publications.ingest import Ingester
+
+    with Ingester(catalogue) as ingester:
+        uploads.process(catalogue, ingester, first.id)
+        with catalogue.session() as session:  # as if the worker died before recording it
+            session.execute(update(uploads.Upload).where(uploads.Upload.id == first.id)
+                            .values(status=uploads.WORKING))
+        uploads.process(catalogue, ingester, first.id)
+        assert uploads.claim_next(catalogue) == same_bytes_later.id
+        uploads.process(catalogue, ingester, same_bytes_later.id)
+    (again,) = uploads.batch_states(catalogue, "b3")
+    (later,) = uploads.batch_states(catalogue, "b4")
+    assert again.status == uploads.ADDED and again.title == "Allotment waiting lists"
+    assert later.status == uploads.DUPLICATE and later.publication_id == again.publication_id

@@ -6,6 +6,7 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -27,6 +28,9 @@ from tests.staff_helpers import (
 )
 
 __all__ = ["app", "client"]
+
+# Runs on SQLite and on PostgreSQL (see tests/conftest.py).
+pytestmark = pytest.mark.databases
 
 
 def _upload(client: FlaskClient, data: bytes, name: str = "report.pdf"):  # type: ignore[no-untyped-def]

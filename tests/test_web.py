@@ -12,6 +12,9 @@ from publications.fields import build_record
 from publications.ingest import Ingester, Job
 from tests import pdfs
 
+# Runs on SQLite and on PostgreSQL (see tests/conftest.py).
+pytestmark = pytest.mark.databases
+
 
 @pytest.fixture
 def app(settings):  # type: ignore[no-untyped-def]

@@ -11,6 +11,9 @@ from publications.indexer import Indexer
 from publications.ingest import Ingester, Job
 from tests import pdfs
 
+# Runs on SQLite and on PostgreSQL (see tests/conftest.py).
+pytestmark = pytest.mark.databases
+
 
 @pytest.fixture
 def app(settings, tmp_path: Path):  # type: ignore[no-untyped-def]

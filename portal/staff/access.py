@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
 from publications.catalogue import Catalogue
 from publications.users import Account, Accounts
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Pages a person who is not signed in may see.
 PUBLIC_ENDPOINTS = frozenset({"staff.auth.login"})
 F = TypeVar("F", bound=Callable[..., Any])
+# Staff forms that carry files, and how many files at most; every other form is small.
+UPLOAD_ENDPOINTS = {"staff.upload.upload": 50, "staff.edit.replace": 1}
+FORM_BYTES = 2 * 1024 * 1024  # as portal.security.FORM_BYTES
 
 
 def catalogue() -> Catalogue:
@@ -66,6 +72,11 @@ def sign_in(account: Account) -> None:
 
 
 def sign_out() -> None:
+    """End this session and every other session of the same account: the cookie holds the
+    session itself, so a copy taken earlier would otherwise stay valid until it expires."""
+    account = current_account()
+    if account is not None:
+        accounts().end_sessions(account.id)
     session.clear()
     g.staff_account = None
 
@@ -76,20 +87,48 @@ def actor() -> str:
 
 
 def guard() -> Any:
-    """Runs before every staff page: CSRF on state changes, then sign-in."""
-    if request.method not in ("GET", "HEAD", "OPTIONS") and \
-            current_app.config.get("WTF_CSRF_ENABLED", True):
-        current_app.extensions["staff_csrf"].protect()
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
-    if current_account() is None:
+    """Runs before every staff page: sign-in, then a cap on the request body, then CSRF on
+    state changes.
+
+    Sign-in comes first so that a request from someone not signed in is turned away before
+    its body is read: checking a CSRF token parses the form, and an upload-sized body from
+    anyone on the internet would otherwise be spooled to disk first.
+    """
+    if request.endpoint not in PUBLIC_ENDPOINTS and current_account() is None:
         return redirect(url_for("staff.auth.login", next=request.full_path.rstrip("?")))
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        request.max_content_length = body_limit()
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            current_app.extensions["staff_csrf"].protect()
     return None
 
 
+def body_limit() -> int:
+    """The largest request body this staff request may send: files for the upload forms
+    (for signed-in staff only), a plain form's worth for everything else."""
+    files = UPLOAD_ENDPOINTS.get(request.endpoint or "", 0)
+    if files and current_account() is not None:
+        # plus room for the other fields and the multipart headers
+        return files * catalogue().settings.max_upload_bytes + 64 * 1024
+    return FORM_BYTES
+
+
 def safe_next(target: str | None) -> str:
-    """Only a path inside the staff workspace is followed after sign-in (no open redirect)."""
-    if target and target.startswith("/staff/") and not target.startswith("//") \
-            and "\\" not in target:
-        return target
-    return url_for("staff.dashboard.home")
+    """Only a path inside the staff workspace is followed after sign-in (no open redirect).
+
+    Refused, in favour of the staff home page: anything with a scheme or a host
+    (`https://evil.example`, `//evil.example`, `javascript:`), a backslash (which browsers
+    read as a slash: `/\\evil.example`), a control character (which could split the
+    Location header), `..` segments, and any of these hidden behind percent-encoding.
+    """
+    home = url_for("staff.dashboard.home")
+    if not target or len(target) > 2000:
+        return home
+    decoded = unquote(target)
+    for form in (target, decoded):
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc or "\\" in form or _CONTROL.search(form) \
+                or form.startswith("//") or not (form + "/").startswith("/staff/") \
+                or ".." in form.split("?")[0].split("/"):
+            return home
+    return target

@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 
+from portal.security import content_disposition
 from portal.staff import access
 from portal.staff.forms import changed_fields, from_form, source_label, to_form
 from portal.staff.upload import plain_name, receive_file
@@ -179,6 +180,7 @@ def version_file(pub_id: int, number: int):  # type: ignore[no-untyped-def]
     response = send_file(access.catalogue().files.path_for(sha), mimetype="application/pdf",
                          download_name=f"{pub.slug}-v{number}.pdf", conditional=True, etag=sha)
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Disposition"] = content_disposition(f"{pub.slug}-v{number}.pdf")
     return response
 
 

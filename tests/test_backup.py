@@ -1,0 +1,350 @@
+"""`portal export DIR` and `portal restore DIR`: a restored portal is the same portal, and a
+damaged export is refused with its reason and leaves nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from publications import uploads
+from publications.backup import CHECKSUMS, MANIFEST
+from publications.catalogue import Catalogue
+from publications.settings import Settings
+from tests import pdfs
+from tests.cli import popen, portal
+
+
+def _make_portal(tmp_path: Path) -> Path:
+    """A small portal with a bit of everything: published, draft, withdrawn, an edited
+    record, a second file version, a staff account and an upload still waiting."""
+    home = tmp_path / "home"
+    src = tmp_path / "src"
+    for i, title in enumerate(["Community libraries in 2021", "Play streets in Riverside",
+                               "Bus lanes and high streets"]):
+        pdfs.write(src / f"{i}.pdf", pdfs.report_pdf(title, "libraries buses play", pages=3))
+    assert portal(home, "ingest", "--publish", str(src)).code == 0
+    assert portal(home, "edit", "1", "--set", "topics=Libraries;Culture",
+                  "--set", "organisations=Riverside Council [partner]").code == 0
+    assert portal(home, "withdraw", "2", "--reason", "Superseded by the 2022 study").code == 0
+    newer = pdfs.write(tmp_path / "v2.pdf",
+                       pdfs.report_pdf("Bus lanes and high streets", "revised edition", 2))
+    assert portal(home, "replace-file", "3", str(newer)).code == 0
+    assert portal(home, "users", "add", "ed@hub.example", "--role", "editor",
+                  "--password-stdin", stdin="a long password 1\n").code == 0
+    cat = Catalogue(Settings(home=home))
+    try:
+        uploads.receive(cat, "queued", io.BytesIO(pdfs.report_pdf("Waiting upload", "x", 1)),
+                        "waiting.pdf", "ed@hub.example")
+    finally:
+        cat.close()
+    return home
+
+
+def _store_hashes(home: Path) -> dict[str, str]:
+    """Every file in the store: its name -> the SHA-256 of its bytes as read now."""
+    out = {}
+    for p in (home / "files").glob("??/??/*"):
+        out[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def _shows(home: Path, ids: range) -> list[dict]:
+    return [json.loads(portal(home, "show", str(i), "--json").stdout) for i in ids]
+
+
+def test_a_restored_portal_has_the_same_records_files_and_a_good_index(tmp_path: Path) -> None:
+    home = _make_portal(tmp_path)
+    export = tmp_path / "backup"
+    run = portal(home, "export", str(export))
+    assert run.code == 0, run.stderr
+    assert "exported 3 publications" in run.stdout
+    manifest = json.loads((export / MANIFEST).read_text())
+    assert manifest["format_version"] == 1 and manifest["tables"]["users"]["rows"] == 1
+
+    restored = tmp_path / "restored"
+    run = portal(restored, "restore", str(export))
+    assert run.code == 0, run.stderr
+    assert "restored 3 publications" in run.stdout
+
+    assert _shows(restored, range(1, 4)) == _shows(home, range(1, 4))
+    before, after = _store_hashes(home), _store_hashes(restored)
+    assert after == before and len(after) == 5  # 3 originals, 1 new version, 1 waiting upload
+    assert all(name == digest for name, digest in after.items())
+    check = portal(restored, "check", "--verify-hashes")
+    assert check.code == 0, check.stdout
+    assert "(3 publications)" in check.stdout
+    hits = json.loads(portal(restored, "search", "revised edition", "--json").stdout)
+    assert [h["id"] for h in hits["hits"]] == [3]
+    assert portal(restored, "users", "list").stdout == portal(home, "users", "list").stdout
+    # the restored portal keeps working: a new ingest gets a fresh id, not a clash
+    extra = pdfs.write(tmp_path / "new.pdf", pdfs.report_pdf("Allotments and food", "food", 1))
+    run = portal(restored, "ingest", "--json", str(extra))
+    assert run.lines[0]["status"] == "added" and run.lines[0]["id"] == 4
+    assert portal(restored, "check").code == 0
+
+
+def test_an_export_is_checkable_with_sha256sum_and_refuses_a_used_directory(
+        tmp_path: Path) -> None:
+    home = _make_portal(tmp_path)
+    export = tmp_path / "backup"
+    export.mkdir()
+    (export / "old.txt").write_text("something else")
+    run = portal(home, "export", str(export))
+    assert run.code == 1 and "not an empty directory" in run.stderr
+    assert sorted(p.name for p in export.iterdir()) == ["old.txt"]
+    (export / "old.txt").unlink()
+    assert portal(home, "export", str(export)).code == 0  # an empty directory is fine
+    listed = {}
+    for line in (export / CHECKSUMS).read_text().splitlines():
+        digest, rel = line.split("  ", 1)
+        listed[rel] = digest
+    on_disk = {p.relative_to(export).as_posix() for p in export.rglob("*") if p.is_file()}
+    assert set(listed) == on_disk - {CHECKSUMS}
+    for rel, digest in listed.items():
+        assert hashlib.sha256((export / rel).read_bytes()).hexdigest() == digest
+    assert not list(tmp_path.glob(".backup.partial-*"))
+
+
+# --- damaged exports -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def good_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("backup")
+    home = _make_portal(base)
+    export = base / "export"
+    assert portal(home, "export", str(export)).code == 0
+    return export
+
+
+def _copy(export: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "export"
+    shutil.copytree(export, target)
+    for p in target.rglob("*"):
+        if p.is_file():
+            p.chmod(0o644)
+    return target
+
+
+def _resum(export: Path, rel: str) -> None:
+    """Make SHA256SUMS agree with a changed file (a damage the checksums cannot see)."""
+    digest = hashlib.sha256((export / rel).read_bytes()).hexdigest()
+    lines = []
+    for line in (export / CHECKSUMS).read_text().splitlines():
+        old, name = line.split("  ", 1)
+        lines.append(f"{digest if name == rel else old}  {name}")
+    (export / CHECKSUMS).write_text("\n".join(lines) + "\n")
+
+
+def _first_file(export: Path) -> Path:
+    return sorted((export / "files").glob("??/??/*"))[0]
+
+
+def _missing_file(export: Path) -> None:
+    _first_file(export).unlink()
+
+
+def _flipped_byte(export: Path) -> None:
+    path = _first_file(export)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x20
+    path.write_bytes(bytes(data))
+
+
+def _truncated_table(export: Path) -> None:
+    rel = "tables/publications.jsonl"
+    data = (export / rel).read_bytes()
+    (export / rel).write_bytes(data[: len(data) - 40])
+
+
+def _truncated_table_resummed(export: Path) -> None:
+    _truncated_table(export)
+    _resum(export, "tables/publications.jsonl")
+
+
+def _unknown_version(export: Path) -> None:
+    manifest = json.loads((export / MANIFEST).read_text())
+    manifest["format_version"] = 99
+    (export / MANIFEST).write_text(json.dumps(manifest))
+    _resum(export, MANIFEST)
+
+
+def _no_checksums(export: Path) -> None:
+    (export / CHECKSUMS).unlink()
+
+
+def _not_an_export(export: Path) -> None:
+    (export / MANIFEST).unlink()
+
+
+def _stray_file(export: Path) -> None:
+    (export / "files" / "notes.txt").write_text("added by hand")
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (_missing_file, "are missing, first files/"),
+        (_flipped_byte, "is damaged: its SHA-256 differs"),
+        (_truncated_table, "tables/publications.jsonl is damaged"),
+        (_truncated_table_resummed, "tables/publications.jsonl line 3 is not valid JSON"),
+        (_unknown_version, "format version 99"),
+        (_no_checksums, "SHA256SUMS is missing"),
+        (_not_an_export, "is not a portal export"),
+        (_stray_file, "not listed in SHA256SUMS, first files/notes.txt"),
+    ],
+)
+def test_a_damaged_export_is_refused_with_its_reason_and_nothing_is_kept(
+        good_export: Path, tmp_path: Path, damage, reason: str) -> None:  # type: ignore[no-untyped-def]
+    export = _copy(good_export, tmp_path)
+    damage(export)
+    home = tmp_path / "restored"
+    run = portal(home, "restore", str(export))
+    assert run.code == 1
+    assert run.stderr.startswith("error: ") and reason in run.stderr, run.stderr
+    assert not home.exists() or not any(home.iterdir())
+
+
+def test_restore_refuses_a_data_home_that_is_in_use(good_export: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    pdfs.write(tmp_path / "a.pdf", pdfs.report_pdf("Already here", "x", 1))
+    assert portal(home, "ingest", str(tmp_path / "a.pdf")).code == 0
+    before = _store_hashes(home)
+    run = portal(home, "restore", str(good_export))
+    assert run.code == 1 and "is not empty" in run.stderr
+    assert _store_hashes(home) == before
+    assert json.loads(portal(home, "show", "1", "--json").stdout)["title"] == "Already here"
+
+
+def test_a_restore_that_fails_late_removes_what_it_wrote(good_export: Path,
+                                                         tmp_path: Path) -> None:
+    # The rows contradict each other (a version pointing at a file row that is not there):
+    # every checksum is right, the insert fails, and the half-restored home is removed.
+    export = _copy(good_export, tmp_path)
+    rel = "tables/files.jsonl"
+    lines = (export / rel).read_text().splitlines()
+    (export / rel).write_text("\n".join(lines[1:]) + "\n")
+    _resum(export, rel)
+    manifest = json.loads((export / MANIFEST).read_text())
+    manifest["tables"]["files"]["rows"] -= 1
+    (export / MANIFEST).write_text(json.dumps(manifest))
+    _resum(export, MANIFEST)
+    home = tmp_path / "restored"
+    run = portal(home, "restore", str(export))
+    assert run.code == 1 and "could not be restored" in run.stderr, run.stderr
+    assert not home.exists()
+
+
+@pytest.mark.slow
+def test_an_export_taken_during_an_ingest_is_one_consistent_state(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    src = tmp_path / "src"
+    for i in range(30):
+        pdfs.write(src / f"{i:02d}.pdf",
+                   pdfs.report_pdf(f"Housing survey part {i}", "housing rents", pages=4))
+    assert portal(home, "check").code in (0, 1)  # creates the catalogue
+    ingest = popen(home, "ingest", "--json", "--publish", str(src))
+    exports = []
+    try:
+        for n in range(4):
+            time.sleep(1.0)
+            target = tmp_path / f"export{n}"
+            run = portal(home, "export", str(target))
+            assert run.code == 0, run.stderr
+            exports.append(target)
+    finally:
+        out, err = ingest.communicate(timeout=600)
+    assert ingest.returncode == 0, err
+    counts = []
+    for n, export in enumerate(exports):
+        restored = tmp_path / f"restored{n}"
+        run = portal(restored, "restore", str(export))
+        assert run.code == 0, run.stderr
+        check = portal(restored, "check", "--verify-hashes")
+        assert check.code == 0, check.stdout
+        counts.append(json.loads((export / MANIFEST).read_text())["tables"]["publications"]["rows"])
+    assert counts == sorted(counts)
+
+
+def test_restore_refuses_a_catalogue_in_use_outside_the_data_home(good_export: Path,
+                                                                   tmp_path: Path) -> None:
+    # PORTAL_DATABASE_URL may name a database outside the data home (PostgreSQL in
+    # production; a second SQLite file here): an empty home is not enough, and the catalogue
+    # already in use is left exactly as it was.
+    import os
+    import subprocess
+    import sys
+
+    from tests.cli import ROOT, portal_env
+
+    db = tmp_path / "shared.sqlite"
+    first = tmp_path / "first"
+    env = {**portal_env(first), "PORTAL_DATABASE_URL": f"sqlite:///{db}"}
+    pdfs.write(tmp_path / "a.pdf", pdfs.report_pdf("Already here", "x", 1))
+
+    def run(*args: str, home: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "portal", *args], capture_output=True,
+                              text=True, cwd=ROOT, env={**env, "PORTAL_HOME": str(home)},
+                              timeout=300)
+
+    assert run("ingest", str(tmp_path / "a.pdf"), home=first).returncode == 0
+    empty_home = tmp_path / "second"
+    refused = run("restore", str(good_export), home=empty_home)
+    assert refused.returncode == 1 and "the catalogue already holds" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not empty_home.exists() or not any(empty_home.iterdir())
+    shown = run("show", "1", "--json", home=first)
+    assert json.loads(shown.stdout)["title"] == "Already here"
+    assert os.path.getsize(db) > 0
+
+
+def _disk_full_after(monkeypatch: pytest.MonkeyPatch, calls: int) -> None:
+    import errno
+    import os
+
+    real = os.fsync
+    seen = 0
+
+    def fsync(fd: int) -> None:
+        nonlocal seen
+        seen += 1
+        if seen > calls:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_a_disk_that_fills_during_restore_leaves_the_home_empty(
+        good_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from publications.backup import BackupError, restore
+
+    home = tmp_path / "restored"
+    home.mkdir()
+    _disk_full_after(monkeypatch, 3)  # a few files land, then the disk is full
+    with pytest.raises(BackupError, match="could not be written: No space left on device"):
+        restore(Settings(home=home), good_export)
+    assert home.is_dir() and list(home.iterdir()) == []
+
+
+def test_a_disk_that_fills_during_export_leaves_no_export(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from publications.backup import BackupError, export
+
+    home = _make_portal(tmp_path)
+    cat = Catalogue(Settings(home=home))
+    try:
+        _disk_full_after(monkeypatch, 5)
+        with pytest.raises(BackupError, match="could not be written: No space left on device"):
+            export(cat, tmp_path / "backup")
+    finally:
+        cat.close()
+    assert not (tmp_path / "backup").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
