@@ -113,8 +113,10 @@ def start_indexer(app: Flask, interval: float = 1.0, apply_journal: bool = True)
         while not stop.wait(interval):
             rounds += 1
             try:
-from index import SYNONYMS_FILE, SearchIndex
-from portal.pagecache import PageCache
+                if apply_journal:
+                    if prune_every and (rounds - 1) % prune_every == 0:
+                        prune_journal(app)
+                    indexer.apply_pending()
                 if rounds % 10 == 0:  # reader counts reach the catalogue every ~10 s
                     usage.flush(app.extensions["catalogue"])
             except Exception:  # logged; the next round tries again
