@@ -491,6 +491,28 @@ class Catalogue:
     def journal_head(self, session: Session) -> int:
         return int(session.scalar(select(func.max(JournalEntry.id))) or 0)
 
+    def journal_position(self) -> int:
+        """The newest journal row's id: every change to a publication moves it.
+
+        Asked on every publication page view, so it skips the session and the explicit
+        transaction: one statement on a pooled connection is a consistent read by itself.
+        """
+        if self._journal_sql is None:
+            self._journal_sql = str(
+                select(func.max(JournalEntry.id)).compile(dialect=self.read_engine.dialect)
+            )
+        conn = self.read_engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            try:
+                cur.execute(self._journal_sql)
+                row = cur.fetchone()
+            finally:
+                cur.close()
+        finally:
+            conn.close()  # back to the pool, which ends any transaction the driver began
+        return int(row[0] or 0) if row else 0
+
     def journal_bounds(self, session: Session) -> tuple[int, int]:
         """(oldest kept position, newest position); (0, 0) for an empty journal."""
         oldest, newest = session.execute(
