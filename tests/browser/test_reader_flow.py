@@ -90,7 +90,7 @@ def _reader_flow(page, check_layout=None) -> None:  # type: ignore[no-untyped-de
     assert fetched.status == 200
     assert fetched.headers["content-type"] == "application/pdf"
     disposition = fetched.headers["content-disposition"]
-    assert 'filename=airworthiness-directives-the-boeing-company-airplanes.pdf' in disposition
+    assert 'filename="airworthiness-directives-the-boeing-company-airplanes.pdf"' in disposition
     assert fetched.body().startswith(b"%PDF-")
 
 
