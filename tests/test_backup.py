@@ -6,7 +6,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,27 +20,58 @@ from publications.backup import CHECKSUMS, MANIFEST
 from publications.catalogue import Catalogue
 from publications.settings import Settings
 from tests import pdfs
-from tests.cli import popen, portal
+from tests.cli import ROOT, Run, popen, portal, portal_env
 
 
-def _make_portal(tmp_path: Path) -> Path:
+def _on(database_url: str):  # type: ignore[no-untyped-def]
+    """`portal` as `tests.cli.portal`, with the catalogue at `database_url` ('' = SQLite in
+    the data home)."""
+    if not database_url:
+        return portal
+
+    def run(home: Path, *args: str, stdin: str | None = None, timeout: float = 600) -> Run:
+        env = {**portal_env(home), "PORTAL_DATABASE_URL": database_url}
+        proc = subprocess.run([sys.executable, "-m", "portal", *args], input=stdin,
+                              capture_output=True, text=True, env=env, cwd=ROOT,
+                              timeout=timeout)
+        for stream in (proc.stdout, proc.stderr):
+            assert "Traceback" not in stream, stream
+        return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+@contextmanager
+def _another_catalogue(database_url: str) -> Iterator[str]:
+    """A second, empty catalogue of the same kind as `database_url`."""
+    if not database_url:
+        yield ""
+        return
+    from tests.pg import fresh_schema
+
+    with fresh_schema() as url:
+        yield url
+
+
+def _make_portal(tmp_path: Path, database_url: str = "") -> Path:
     """A small portal with a bit of everything: published, draft, withdrawn, an edited
     record, a second file version, a staff account and an upload still waiting."""
+    run = _on(database_url)
     home = tmp_path / "home"
     src = tmp_path / "src"
     for i, title in enumerate(["Community libraries in 2021", "Play streets in Riverside",
                                "Bus lanes and high streets"]):
         pdfs.write(src / f"{i}.pdf", pdfs.report_pdf(title, "libraries buses play", pages=3))
-    assert portal(home, "ingest", "--publish", str(src)).code == 0
-    assert portal(home, "edit", "1", "--set", "topics=Libraries;Culture",
-                  "--set", "organisations=Riverside Council [partner]").code == 0
-    assert portal(home, "withdraw", "2", "--reason", "Superseded by the 2022 study").code == 0
+    assert run(home, "ingest", "--publish", str(src)).code == 0
+    assert run(home, "edit", "1", "--set", "topics=Libraries;Culture",
+               "--set", "organisations=Riverside Council [partner]").code == 0
+    assert run(home, "withdraw", "2", "--reason", "Superseded by the 2022 study").code == 0
     newer = pdfs.write(tmp_path / "v2.pdf",
                        pdfs.report_pdf("Bus lanes and high streets", "revised edition", 2))
-    assert portal(home, "replace-file", "3", str(newer)).code == 0
-    assert portal(home, "users", "add", "ed@hub.example", "--role", "editor",
-                  "--password-stdin", stdin="a long password 1\n").code == 0
-    cat = Catalogue(Settings(home=home))
+    assert run(home, "replace-file", "3", str(newer)).code == 0
+    assert run(home, "users", "add", "ed@hub.example", "--role", "editor",
+               "--password-stdin", stdin="a long password 1\n").code == 0
+    cat = Catalogue(Settings(home=home, database_url=database_url))
     try:
         uploads.receive(cat, "queued", io.BytesIO(pdfs.report_pdf("Waiting upload", "x", 1)),
                         "waiting.pdf", "ed@hub.example")
@@ -53,8 +88,9 @@ def _store_hashes(home: Path) -> dict[str, str]:
     return out
 
 
-def _shows(home: Path, ids: range) -> list[dict]:
-    return [json.loads(portal(home, "show", str(i), "--json").stdout) for i in ids]
+def _shows(home: Path, ids: range, database_url: str = "") -> list[dict]:
+    run = _on(database_url)
+    return [json.loads(run(home, "show", str(i), "--json").stdout) for i in ids]
 
 
 def test_a_restored_portal_has_the_same_records_files_and_a_good_index(tmp_path: Path) -> None:
@@ -348,3 +384,101 @@ def test_a_disk_that_fills_during_export_leaves_no_export(
         cat.close()
     assert not (tmp_path / "backup").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+# --- on each database (SQLite and PostgreSQL) ------------------------------------------------
+
+
+@pytest.mark.databases
+def test_a_restore_on_each_database_is_the_same_portal_and_keeps_working(
+        tmp_path: Path, database_url: str) -> None:
+    home = _make_portal(tmp_path, database_url)
+    export = tmp_path / "backup"
+    run = _on(database_url)(home, "export", str(export))
+    assert run.code == 0, run.stderr
+    with _another_catalogue(database_url) as target_url:
+        target = _on(target_url)
+        restored = tmp_path / "restored"
+        run = target(restored, "restore", str(export))
+        assert run.code == 0, run.stderr
+        assert "restored 3 publications" in run.stdout
+        assert _shows(restored, range(1, 4), target_url) == _shows(home, range(1, 4),
+                                                                   database_url)
+        assert _store_hashes(restored) == _store_hashes(home)
+        check = target(restored, "check", "--verify-hashes")
+        assert check.code == 0, check.stdout
+        assert target(restored, "users", "list").stdout == \
+            _on(database_url)(home, "users", "list").stdout
+
+        # New rows of every kind get fresh ids past the restored ones: a publication (with
+        # its file, version, slug, index journal entry and audit event), a staff account, an
+        # upload, and an edit and a withdrawal of a restored record.
+        extra = pdfs.write(tmp_path / "new.pdf",
+                           pdfs.report_pdf("Allotments and food growing", "allotments", 1))
+        run = target(restored, "ingest", "--json", "--publish", str(extra))
+        assert run.code == 0, run.stderr
+        assert run.lines[0]["status"] == "added" and run.lines[0]["id"] == 4
+        assert target(restored, "users", "add", "sam@hub.example", "--role", "admin",
+                      "--password-stdin", stdin="another long password 2\n").code == 0
+        assert "sam@hub.example" in target(restored, "users", "list").stdout
+        assert target(restored, "edit", "1", "--set", "title=Community libraries, revised"
+                      ).code == 0
+        assert target(restored, "withdraw", "3", "--reason", "Replaced").code == 0
+        cat = Catalogue(Settings(home=restored, database_url=target_url))
+        try:
+            uploads.receive(cat, "queued", io.BytesIO(pdfs.report_pdf("Second wait", "y", 1)),
+                            "second.pdf", "sam@hub.example")
+        finally:
+            cat.close()
+        # the index follows the new and changed records
+        hits = json.loads(target(restored, "search", "allotments", "--json").stdout)
+        assert [h["id"] for h in hits["hits"]] == [4]
+        hits = json.loads(target(restored, "search", "bus lanes", "--json").stdout)
+        assert hits["hits"] == []  # 3 is withdrawn now
+        shown = json.loads(target(restored, "show", "1", "--json").stdout)
+        assert shown["title"] == "Community libraries, revised"
+        check = target(restored, "check")
+        assert check.code == 0, check.stdout
+        assert "(4 publications)" in check.stdout
+
+
+@pytest.mark.databases
+def test_an_export_sees_one_state_while_another_connection_writes(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from publications import backup
+    from publications.fields import build_record
+
+    reader = Catalogue(settings)
+    writer = Catalogue(settings)
+    try:
+        for title in ("Rents in 2020", "Rents in 2021"):
+            writer.add(build_record({"title": title, "type": "report", "date": "2021"}),
+                       status="published")
+        real = backup._dump_table
+        dumped: list[str] = []
+
+        def dump_then_write(conn, table, path):  # type: ignore[no-untyped-def]
+            out = real(conn, table, path)
+            dumped.append(table.name)
+            if len(dumped) == 1:  # the snapshot is taken: another connection changes things
+                writer.add(build_record({"title": "Rents in 2022", "type": "report",
+                                         "date": "2022"}), status="published")
+                writer.set_status(1, "withdrawn", reason="Superseded")
+            return out
+
+        monkeypatch.setattr(backup, "_dump_table", dump_then_write)
+        backup.export(reader, tmp_path / "backup")
+    finally:
+        reader.close()
+        writer.close()
+    assert len(dumped) > 3
+    tables = tmp_path / "backup" / "tables"
+
+    def rows(name: str) -> list[dict]:
+        return [json.loads(line) for line in (tables / f"{name}.jsonl").read_text().splitlines()]
+
+    assert [(p["id"], p["status"]) for p in rows("publications")] == [(1, "published"),
+                                                                       (2, "published")]
+    assert {j["publication_id"] for j in rows("index_journal")} <= {1, 2}
+    assert {s["publication_id"] for s in rows("slugs")} == {1, 2}
+    assert all(e.get("publication_id") in (1, 2, None) for e in rows("audit_events"))
