@@ -259,10 +259,12 @@ def test_restore_refuses_a_data_home_that_is_in_use(good_export: Path, tmp_path:
     assert json.loads(portal(home, "show", "1", "--json").stdout)["title"] == "Already here"
 
 
-def test_a_restore_that_fails_late_removes_what_it_wrote(good_export: Path,
-                                                         tmp_path: Path) -> None:
+@pytest.mark.databases
+def test_a_restore_that_fails_late_removes_what_it_wrote(good_export: Path, tmp_path: Path,
+                                                         database_url: str) -> None:
     # The rows contradict each other (a version pointing at a file row that is not there):
-    # every checksum is right, the insert fails, and the half-restored home is removed.
+    # every checksum is right, the insert fails, and the half-restored home is removed. On
+    # PostgreSQL the catalogue is left empty: the good export restores into it afterwards.
     export = _copy(good_export, tmp_path)
     rel = "tables/files.jsonl"
     lines = (export / rel).read_text().splitlines()
@@ -273,9 +275,13 @@ def test_a_restore_that_fails_late_removes_what_it_wrote(good_export: Path,
     (export / MANIFEST).write_text(json.dumps(manifest))
     _resum(export, MANIFEST)
     home = tmp_path / "restored"
-    run = portal(home, "restore", str(export))
+    on = _on(database_url)
+    run = on(home, "restore", str(export))
     assert run.code == 1 and "could not be restored" in run.stderr, run.stderr
     assert not home.exists()
+    run = on(home, "restore", str(good_export))
+    assert run.code == 0 and "restored 3 publications" in run.stdout, run.stderr
+    assert on(home, "check").code == 0
 
 
 @pytest.mark.slow
@@ -482,3 +488,57 @@ def test_an_export_sees_one_state_while_another_connection_writes(
     assert {j["publication_id"] for j in rows("index_journal")} <= {1, 2}
     assert {s["publication_id"] for s in rows("slugs")} == {1, 2}
     assert all(e.get("publication_id") in (1, 2, None) for e in rows("audit_events"))
+
+
+def test_a_sqlite_export_restores_into_postgresql_and_back(tmp_path: Path) -> None:
+    # The way an organisation moves from one node (SQLite) to several (PostgreSQL), and back.
+    from tests.pg import fresh_schema
+
+    home = _make_portal(tmp_path)
+    assert portal(home, "export", str(tmp_path / "from-sqlite")).code == 0
+    with fresh_schema() as pg_url:
+        on_pg = _on(pg_url)
+        moved = tmp_path / "on-postgresql"
+        run = on_pg(moved, "restore", str(tmp_path / "from-sqlite"))
+        assert run.code == 0, run.stderr
+        assert _shows(moved, range(1, 4), pg_url) == _shows(home, range(1, 4))
+        assert _store_hashes(moved) == _store_hashes(home)
+        check = on_pg(moved, "check", "--verify-hashes")
+        assert check.code == 0, check.stdout
+        assert on_pg(moved, "users", "list").stdout == portal(home, "users", "list").stdout
+        extra = pdfs.write(tmp_path / "new.pdf",
+                           pdfs.report_pdf("Allotments and food growing", "allotments", 1))
+        run = on_pg(moved, "ingest", "--json", "--publish", str(extra))
+        assert run.lines[0]["status"] == "added" and run.lines[0]["id"] == 4
+        hits = json.loads(on_pg(moved, "search", "allotments", "--json").stdout)
+        assert [h["id"] for h in hits["hits"]] == [4]
+        assert on_pg(moved, "export", str(tmp_path / "from-postgresql")).code == 0
+        on_postgresql = _shows(moved, range(1, 5), pg_url)
+    back = tmp_path / "back-on-sqlite"
+    run = portal(back, "restore", str(tmp_path / "from-postgresql"))
+    assert run.code == 0, run.stderr
+    assert "restored 4 publications" in run.stdout
+    assert _shows(back, range(1, 5)) == on_postgresql
+    check = portal(back, "check", "--verify-hashes")
+    assert check.code == 0, check.stdout
+    hits = json.loads(portal(back, "search", "allotments", "--json").stdout)
+    assert [h["id"] for h in hits["hits"]] == [4]
+
+
+def test_restore_refuses_a_postgresql_catalogue_in_use(good_export: Path,
+                                                       tmp_path: Path) -> None:
+    # Several nodes share one PostgreSQL catalogue: a restore on a node with an empty data
+    # home must not touch the records the others are using.
+    from tests.pg import fresh_schema
+
+    pdfs.write(tmp_path / "a.pdf", pdfs.report_pdf("Already here", "x", 1))
+    with fresh_schema() as pg_url:
+        on_pg = _on(pg_url)
+        assert on_pg(tmp_path / "first", "ingest", str(tmp_path / "a.pdf")).code == 0
+        empty_home = tmp_path / "second"
+        refused = on_pg(empty_home, "restore", str(good_export))
+        assert refused.code == 1 and "the catalogue already holds" in refused.stderr
+        assert not empty_home.exists() or not any(empty_home.iterdir())
+        shown = on_pg(tmp_path / "first", "show", "1", "--json")
+        assert json.loads(shown.stdout)["title"] == "Already here"
+        assert on_pg(tmp_path / "first", "check").code == 0
