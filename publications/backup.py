@@ -424,18 +424,19 @@ def restore(
                           "version that made it")
     created_home = not home.exists()
     catalogue: Catalogue | None = None
-    ours = False  # True once the catalogue is known to hold nothing but what we write
+    rows: dict[str, int] | None = None  # set once the restored rows are committed
     try:
         catalogue = Catalogue(settings)
-        _require_empty_catalogue(catalogue)
-        ours = True
+        _require_empty_catalogue(catalogue)  # refuse early, before copying any file
         copied = _copy_files_in(catalogue, checked, progress)
-        rows = _insert_rows(catalogue, checked, progress)
+        rows = _insert_rows(catalogue, checked, progress)  # checks again, under the lock
         publications = rebuild_index(catalogue) if rebuild_index is not None else 0
     except BaseException as exc:
         if catalogue is not None:
-            if ours:  # never empty a catalogue (PostgreSQL, say) that was in use before
-                _undo_rows(catalogue)
+            # Only rows this restore committed are removed, and only while the catalogue
+            # holds nothing else: never empty a catalogue (PostgreSQL, say) others write to.
+            if rows is not None:
+                _undo_rows(catalogue, rows)
             catalogue.close()
             catalogue = None
         _empty_home(home, remove=created_home)
@@ -452,10 +453,14 @@ def restore(
 def _require_empty_catalogue(catalogue: Catalogue) -> None:
     """Refuses a catalogue database with rows in it (PostgreSQL lives outside the home)."""
     with catalogue.reading() as session:
-        for table in _tables():
-            if session.scalar(select(func.count()).select_from(table)):
-                raise BackupError(f"the catalogue already holds {table.name}; restore only "
-                                  "into an empty one")
+        _refuse_rows(session.connection())
+
+
+def _refuse_rows(conn: Connection) -> None:
+    for table in _tables():
+        if conn.scalar(select(func.count()).select_from(table)):
+            raise BackupError(f"the catalogue already holds {table.name}; restore only "
+                              "into an empty one")
 
 
 def _copy_files_in(catalogue: Catalogue, checked: CheckedExport,
@@ -504,6 +509,10 @@ def _insert_rows(catalogue: Catalogue, checked: CheckedExport,
     bar = progress("restoring records", total, "row")
     try:
         with catalogue.engine.begin() as conn:
+            # A writing transaction holds the writer lock (PostgreSQL's advisory lock,
+            # SQLite's BEGIN IMMEDIATE): look again, now that no other node or restore can
+            # write until this commits, in case one wrote since the first look.
+            _refuse_rows(conn)
             for table in _tables():
                 info = tables_info.get(table.name)
                 if info is None:
@@ -556,10 +565,15 @@ def _advance_sequences(conn: Connection) -> None:
             ))
 
 
-def _undo_rows(catalogue: Catalogue) -> None:
-    """Empty every table again (for a catalogue outside the data home, e.g. PostgreSQL)."""
+def _undo_rows(catalogue: Catalogue, restored: dict[str, int]) -> None:
+    """Empty every table again (for a catalogue outside the data home, e.g. PostgreSQL),
+    unless another writer has added rows since the restore committed: those are kept."""
     try:
         with catalogue.engine.begin() as conn:
+            for table in _tables():
+                held = conn.scalar(select(func.count()).select_from(table))
+                if held != restored.get(table.name, 0):
+                    return
             for table in reversed(_tables()):
                 conn.execute(table.delete())
     except Exception:  # the home is removed next; a failure here must not hide the cause

@@ -542,3 +542,59 @@ def test_restore_refuses_a_postgresql_catalogue_in_use(good_export: Path,
         shown = on_pg(tmp_path / "first", "show", "1", "--json")
         assert json.loads(shown.stdout)["title"] == "Already here"
         assert on_pg(tmp_path / "first", "check").code == 0
+
+
+@pytest.mark.databases
+def test_a_write_that_lands_during_a_restore_is_kept(good_export: Path, tmp_path: Path,
+                                                     database_url: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # The catalogue is empty when the restore looks, then another node (or another restore)
+    # writes to it before the restored rows go in: the restore is refused and the other
+    # node's record is kept, not deleted as if it were the restore's own.
+    from publications import backup
+    from publications.fields import build_record
+
+    url = database_url or f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    real = backup._copy_files_in
+
+    def other_node_writes_first(catalogue, checked, progress):  # type: ignore[no-untyped-def]
+        other = Catalogue(Settings(home=tmp_path / "other-node", database_url=url))
+        try:
+            other.add(build_record({"title": "Written by another node", "type": "report",
+                                    "date": "2024"}), status="published")
+        finally:
+            other.close()
+        return real(catalogue, checked, progress)
+
+    monkeypatch.setattr(backup, "_copy_files_in", other_node_writes_first)
+    home = tmp_path / "restored"
+    with pytest.raises(backup.BackupError, match="the catalogue already holds"):
+        backup.restore(Settings(home=home, database_url=url), good_export)
+    assert not home.exists()
+    other = Catalogue(Settings(home=tmp_path / "other-node", database_url=url))
+    try:
+        with other.reading() as session:
+            assert other.get(session, 1).title == "Written by another node"
+    finally:
+        other.close()
+
+
+@pytest.mark.databases
+def test_an_index_that_cannot_be_built_leaves_the_catalogue_empty(
+        good_export: Path, tmp_path: Path, database_url: str) -> None:
+    # The rows are committed when the index is built; if that fails they are removed again,
+    # so the same export restores cleanly into the same catalogue afterwards.
+    import errno
+
+    from publications.backup import BackupError, restore
+
+    settings = Settings(home=tmp_path / "restored", database_url=database_url)
+
+    def disk_full(_catalogue: Catalogue) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(BackupError, match="No space left on device; nothing was kept"):
+        restore(settings, good_export, rebuild_index=disk_full)
+    assert not settings.home.exists()
+    summary = restore(settings, good_export)
+    assert summary.rows["publications"] == 3 and summary.files == 5
