@@ -598,3 +598,26 @@ def test_an_index_that_cannot_be_built_leaves_the_catalogue_empty(
     assert not settings.home.exists()
     summary = restore(settings, good_export)
     assert summary.rows["publications"] == 3 and summary.files == 5
+
+
+def test_text_postgresql_cannot_hold_is_refused_with_its_reason(good_export: Path,
+                                                                 tmp_path: Path) -> None:
+    # SQLite stores any text; PostgreSQL refuses a NUL character and a value longer than its
+    # column. A SQLite export holding either is refused whole, with the reason.
+    from tests.pg import fresh_schema
+
+    export = _copy(good_export, tmp_path)
+    rel = "tables/publications.jsonl"
+    rows = [json.loads(line) for line in (export / rel).read_text().splitlines()]
+    rows[0]["title"] = "Community\u0000libraries"
+    rows[1]["slug"] = "x" * 5000
+    (export / rel).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _resum(export, rel)
+    with fresh_schema() as pg_url:
+        on_pg = _on(pg_url)
+        home = tmp_path / "restored"
+        run = on_pg(home, "restore", str(export))
+        assert run.code == 1
+        assert "the export's records could not be restored: DataError" in run.stderr, run.stderr
+        assert not home.exists()
+        assert on_pg(home, "restore", str(good_export)).code == 0
