@@ -22,6 +22,8 @@ from publications.check import Problem
 from publications.models import Publication
 
 BATCH = 200
+# A never-applied index replays a journal up to this long; longer, it is built in one pass.
+FIRST_BUILD_REPLAY_LIMIT = 2000
 
 
 def to_document(catalogue: Catalogue, session: Session, pub: Publication) -> PublicationDoc:
@@ -77,10 +79,12 @@ class Indexer:
                 rows = self.catalogue.pending_journal(session, after, limit=batch)
                 # Read after the rows: a prune that removed any of them shows here.
                 oldest, newest = self.catalogue.journal_bounds(session)
-                # An index that never applied anything (a new node) is built in one pass
-                # rather than by replaying the whole journal.
+                # An index that never applied anything (a new node joining a catalogue with
+                # a long history) is built in one pass rather than by replaying the whole
+                # journal; a short journal that still starts at row 1 is simply replayed
+                # (no generation to write and swap: a fresh data home's first ingest).
                 lost = _position_lost(after, oldest, newest) or (
-                    position_or_none is None and newest > 0
+                    position_or_none is None and newest - after > FIRST_BUILD_REPLAY_LIMIT
                 )
                 if not lost:
                     if not rows:
