@@ -183,8 +183,10 @@ http {{
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
     upstream portal {{
-        server 127.0.0.1:{a};
-        server 127.0.0.1:{b};
+        # max_fails=0: nginx's own probe, sent before the nodes start, must not mark them
+        # down for the next 10 s (fail_timeout), or the test's first requests get 502
+        server 127.0.0.1:{a} max_fails=0;
+        server 127.0.0.1:{b} max_fails=0;
     }}
     server {{
         listen 127.0.0.1:{port};
