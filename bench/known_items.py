@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.relevance import portal  # noqa: E402  (runs `python -m portal` on a data home)
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 CHECKS = ROOT / "tests" / "data" / "known_items.tsv"
@@ -52,16 +53,6 @@ def read_checks(corpus: Path = CORPUS, path: Path = CHECKS) -> list[Check]:
                              "corpus-examples")
                        for r in csv.DictReader(f, delimiter="\t")]
     return checks
-
-
-def portal(home: Path, *args: str, stdin: str | None = None) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env["PORTAL_HOME"] = str(home)
-    proc = subprocess.run([sys.executable, "-m", "portal", *args], input=stdin, text=True,
-                          capture_output=True, env=env, cwd=ROOT, check=False)
-    if proc.returncode not in (0, 1):
-        sys.exit(f"portal {args[0]} failed: {proc.stderr}")
-    return proc.stdout
 
 
 def build_collection(home: Path, work: Path) -> dict[str, int]:
