@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as windex
+from whoosh.filedb import compound as _compound
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import BufferFile
 from whoosh.index import LockError
 
 from .errors import IndexBusy, IndexUnavailable
@@ -34,6 +36,113 @@ READ_ERRORS: tuple[type[BaseException], ...] = (
     EOFError,
     windex.IndexError,
 )
+
+
+class _ViewReader:
+    """A read-only, seekable file over a memoryview, without copying the view.
+
+    Only the bytes asked for are copied (`read`, `readline`), so a memory-mapped segment
+    stays in the page cache, shared between processes and reclaimable, instead of being
+    duplicated into each process's own memory.
+    """
+
+    __slots__ = ("_view", "_pos", "_size")
+
+    def __init__(self, view: memoryview) -> None:
+        self._view = view
+        self._pos = 0
+        self._size = len(view)
+
+    def read(self, n: int | None = -1) -> bytes:
+        start = self._pos
+        end = self._size if n is None or n < 0 else min(self._size, start + n)
+        if end <= start:
+            return b""
+        self._pos = end
+        return self._view[start:end].tobytes()
+
+    def readinto(self, buffer: Any) -> int:
+        out = memoryview(buffer).cast("B")
+        n = min(len(out), self._size - self._pos)
+        if n <= 0:
+            return 0
+        out[:n] = self._view[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+    def readline(self, limit: int = -1) -> bytes:
+        start = self._pos
+        stop = self._size if limit is None or limit < 0 else min(self._size, start + limit)
+        end = start
+        while end < stop:
+            chunk = self._view[end:min(stop, end + 256)].tobytes()
+            newline = chunk.find(b"\n")
+            if newline >= 0:
+                end += newline + 1
+                break
+            end += len(chunk)
+        self._pos = end
+        return self._view[start:end].tobytes()
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_CUR:
+            offset += self._pos
+        elif whence == os.SEEK_END:
+            offset += self._size
+        if offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = offset
+        return offset
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._view = memoryview(b"")
+        self._size = self._pos = 0
+
+
+class MappedSubfile(BufferFile):
+    """Whoosh's `BufferFile` for a file inside a memory-mapped compound segment, minus the copy.
+
+    Whoosh wraps the mapped bytes in `io.BytesIO`, which copies them: every segment file a
+    reader opens (term dictionary, postings, stored fields) was duplicated into the process,
+    so a serving process held about twice the index size. Reading through `_ViewReader`
+    leaves the bytes in the map.
+    """
+
+    def __init__(self, buf: Any, name: str | None = None, onclose: Any = None) -> None:
+        super().__init__(b"", name=name, onclose=onclose)
+        self._buf = buf
+        self.file = _ViewReader(memoryview(buf))
+
+
+# Segments open their compound file through `whoosh.filedb.compound`, which looks the class
+# up at call time; this is the one place the portal changes how Whoosh reads its files.
+_compound.BufferFile = MappedSubfile
+
+
+def read_in_place(enabled: bool) -> None:
+    """Read segments in place (the default), or with Whoosh's copying reads (benchmarks)."""
+    _compound.BufferFile = MappedSubfile if enabled else BufferFile
+
+
+def reads_in_place() -> bool:
+    """True when segments are read through `MappedSubfile` (nothing has put Whoosh's back)."""
+    return _compound.BufferFile is MappedSubfile
 
 
 class Layout:

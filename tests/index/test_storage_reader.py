@@ -1,0 +1,77 @@
+"""The in-place reader of memory-mapped segments behaves as the copying file it replaces."""
+
+from __future__ import annotations
+
+import io
+import mmap
+import os
+import pickle
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index import SearchIndex, SearchRequest
+from index.storage import MappedSubfile, _ViewReader, reads_in_place
+
+from .conftest import DOCS
+
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("read"), st.integers(-1, 40)),
+        st.tuples(st.just("readline"), st.integers(-1, 40)),
+        st.tuples(st.just("readinto"), st.integers(0, 40)),
+        st.tuples(st.just("seek"), st.integers(0, 80), st.sampled_from([os.SEEK_SET, os.SEEK_CUR])),
+        st.tuples(st.just("seek_end"), st.integers(-60, 0)),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=60).map(lambda b: b.replace(b"\x00", b"\n")), ops=OPS)
+def test_view_reader_reads_like_bytesio(data: bytes, ops: list[tuple]) -> None:
+    ours, theirs = _ViewReader(memoryview(data)), io.BytesIO(data)
+    for op in ops:
+        if op[0] == "read":
+            assert ours.read(op[1]) == theirs.read(op[1])
+        elif op[0] == "readline":
+            assert ours.readline(op[1]) == theirs.readline(op[1])
+        elif op[0] == "readinto":
+            a, b = bytearray(op[1]), bytearray(op[1])
+            assert ours.readinto(a) == theirs.readinto(b)
+            assert a == b
+        elif op[0] == "seek":
+            assert ours.seek(op[1], op[2]) == theirs.seek(op[1], op[2])
+        else:
+            if len(data) + op[1] >= 0:
+                assert ours.seek(op[1], os.SEEK_END) == theirs.seek(op[1], os.SEEK_END)
+        assert ours.tell() == theirs.tell()
+
+
+def test_mapped_subfile_reads_a_map_in_place(tmp_path: Path) -> None:
+    payload = b"header" + pickle.dumps({"terms": list(range(50))}, -1) + b"line\nrest"
+    path = tmp_path / "blob"
+    path.write_bytes(b"xx" + payload)
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        view = memoryview(mapped)[2:]
+        f = MappedSubfile(view, name="blob")
+        assert f.read(6) == b"header"
+        assert f.read_pickle() == {"terms": list(range(50))}
+        assert f.file.readline() == b"line\n"
+        assert f.get(0, 6) == b"header"
+        # the reader refers to the map, it holds no copy of it
+        assert f.file._view.obj is mapped
+        f.close()
+        del f, view
+
+
+def test_segments_are_read_through_the_in_place_reader(tmp_path: Path) -> None:
+    assert reads_in_place()
+    ix = SearchIndex(tmp_path / "ix")
+    ix.add_or_replace(DOCS)
+    ix.add_or_replace(DOCS[:2])  # a second segment
+    result = ix.search(SearchRequest(query="housing"))
+    assert result.total > 0
+    assert all(h.title for h in result.hits)
+    ix.close()
