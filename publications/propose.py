@@ -888,8 +888,25 @@ def abstract_from_pages(pages: Sequence[str]) -> str | None:
                     break
             text = _join_lines(collected)
             if len(text) >= 100:
-                return normalise(text, MAX_ABSTRACT_CHARS)
+                return clip_abstract(normalise(text))
     return None
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s)")
+
+
+def clip_abstract(text: str, limit: int = MAX_ABSTRACT_CHARS) -> str:
+    """Bound a summary at a sentence end, so a long one never stops mid-sentence.
+
+    When no sentence ends in the last 40% of the allowance, the summary is cut at a word and
+    ends with an ellipsis, so the reader sees that it goes on in the document.
+    """
+    if len(text) <= limit:
+        return text
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, limit)]
+    if ends and ends[-1] >= limit * 0.6:
+        return text[:ends[-1]]
+    return normalise(text, limit - 1).rstrip(".") + "\u2026"
 
 
 # ---------------------------------------------------------------------------------------------

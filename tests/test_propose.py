@@ -288,7 +288,17 @@ def test_abstract_detected(heading):
 def test_abstract_on_second_page_and_bounded():
     page2 = "Executive Summary\n" + ("Long findings sentence about bus routes. " * 200)
     p = propose_metadata(_extraction(pages=("Cover\nBus Routes", page2)))
-    assert len(p.value("abstract")) <= MAX_ABSTRACT_CHARS
+    abstract = p.value("abstract")
+    assert len(abstract) <= MAX_ABSTRACT_CHARS
+    # a long summary stops at the end of a sentence, never in the middle of one
+    assert abstract.endswith("about bus routes.")
+
+
+def test_long_abstract_without_sentence_ends_says_it_goes_on():
+    page = "Summary\n" + " ".join(f"finding{i} and" for i in range(600))
+    abstract = propose_metadata(_extraction(pages=("Cover\nRoutes", page))).value("abstract")
+    assert len(abstract) <= MAX_ABSTRACT_CHARS
+    assert abstract.endswith("\u2026") and not abstract.endswith(" \u2026")
 
 
 def test_no_abstract_when_none():
