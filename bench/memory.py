@@ -8,7 +8,10 @@ one after the other:
 
 - "whoosh reads": Whoosh's own way of reading a memory-mapped segment, which copies every
   segment file a reader opens into the process (`BytesIO` over the map);
-- "portal": the portal's reader (`index/storage.py`), which reads the map in place.
+- "in place": the portal's reader (`index/storage.py`), which reads the map in place, with
+  no bound on the mapped pages a process keeps (`PORTAL_INDEX_RESIDENT_MB=0`);
+- "portal": the same with the default bound (`PORTAL_INDEX_RESIDENT_MB`, 128 MB): past it,
+  the process lets go of its mappings after a search (the pages stay in the page cache).
 
 Each child opens the index through `SearchIndex`, runs the query set of `bench/search.py`
 (`--repeat` times, after one warm-up pass) and "more like this" for 20 publications, then
@@ -33,8 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.search import QUERIES, pct  # noqa: E402
+from index.engine import DEFAULT_MAPPED_BUDGET_MB  # noqa: E402
 
-VARIANTS = ("whoosh reads", "portal")
+VARIANTS = ("whoosh reads", "in place", "portal")
 
 
 def status_mb() -> dict[str, float]:
@@ -49,11 +53,12 @@ def status_mb() -> dict[str, float]:
 def child(directory: Path, variant: str, repeat: int) -> None:
     import index.storage as storage
 
-    storage.read_in_place(variant == "portal")
+    storage.read_in_place(variant != "whoosh reads")
     from index import SearchIndex, SearchRequest
 
     started = status_mb()
-    index = SearchIndex(directory, create=False)
+    budget = DEFAULT_MAPPED_BUDGET_MB if variant == "portal" else None
+    index = SearchIndex(directory, create=False, mapped_budget_mb=budget)
     queries = [q for qs in QUERIES.values() for q in qs]
     for q in queries:
         index.search(SearchRequest(query=q, limit=10))
@@ -104,6 +109,7 @@ def main() -> None:
             print(f"{r:>5}  {variant:14}{e['VmRSS']:>8.0f}{e['RssAnon']:>9.0f}{e['RssFile']:>9.0f}"
                   f"{e['VmHWM']:>9.0f}{got['p50']:>8.1f}{got['p95']:>8.1f}{got['mlt']:>8.1f}")
     print("medians:")
+    print(f"(budget of the 'portal' reader: {DEFAULT_MAPPED_BUDGET_MB} MB of mapped pages)")
     for variant in VARIANTS:
         rs = results[variant]
         med = {k: statistics.median(x["end"][k] for x in rs) for k in ("VmRSS", "RssAnon", "RssFile")}
@@ -112,8 +118,9 @@ def main() -> None:
               f"p95 {statistics.median(x['p95'] for x in rs):.1f} ms; more-like-this "
               f"{statistics.median(x['mlt'] for x in rs):.1f} ms")
     base = statistics.median(x["p50"] for x in results["whoosh reads"])
-    mine = statistics.median(x["p50"] for x in results["portal"])
-    print(f"query p50 ratio portal / whoosh reads: {mine / base:.2f}")
+    for variant in VARIANTS[1:]:
+        mine = statistics.median(x["p50"] for x in results[variant])
+        print(f"query p50 ratio {variant} / whoosh reads: {mine / base:.2f}")
 
 
 if __name__ == "__main__":

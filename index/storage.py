@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import mmap
 import os
 import pickle
 import random
@@ -11,6 +12,7 @@ import shutil
 import struct
 import time
 import warnings
+import weakref
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -127,7 +129,46 @@ class MappedSubfile(BufferFile):
     def __init__(self, buf: Any, name: str | None = None, onclose: Any = None) -> None:
         super().__init__(b"", name=name, onclose=onclose)
         self._buf = buf
-        self.file = _ViewReader(memoryview(buf))
+        view = memoryview(buf)
+        self.file = _ViewReader(view)
+        if isinstance(view.obj, mmap.mmap):
+            _MAPS.add(view.obj)
+
+
+# Every segment map a reader has opened in this process (forgotten when the map goes away).
+_MAPS: weakref.WeakSet[mmap.mmap] = weakref.WeakSet()
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def mapped_resident_bytes() -> int | None:
+    """Resident file-backed and shared pages of this process (Linux), or None if unknown."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[2]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def trim_maps(budget_bytes: int | None) -> bool:
+    """Unmap the resident pages of the segment maps when they exceed `budget_bytes`.
+
+    Pages a search touches in a memory-mapped segment count towards the process's resident
+    size until the kernel reclaims them. `MADV_DONTNEED` on a read-only file mapping only
+    drops this process's references: the bytes stay in the page cache (shared with the other
+    workers) and the next read maps them again without disk I/O. So a serving process's
+    resident size stays bounded whatever the size of the index. Returns True if it trimmed.
+    """
+    if not budget_bytes or budget_bytes <= 0 or not hasattr(mmap, "MADV_DONTNEED"):
+        return False
+    resident = mapped_resident_bytes()
+    if resident is None or resident <= budget_bytes:
+        return False
+    for mapped in list(_MAPS):
+        try:
+            mapped.madvise(mmap.MADV_DONTNEED)
+        except (ValueError, OSError):  # closed, or the platform refuses: nothing to give back
+            continue
+    return True
 
 
 # Segments open their compound file through `whoosh.filedb.compound`, which looks the class

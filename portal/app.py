@@ -27,7 +27,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.config.update(overrides)
     app.extensions["catalogue"] = Catalogue(settings)
     app.extensions["index"] = SearchIndex(settings.index_dir,
-                                          synonyms_file=settings.home / SYNONYMS_FILE)
+                                          synonyms_file=settings.home / SYNONYMS_FILE,
+                                          mapped_budget_mb=settings.index_resident_mb)
     app.extensions["usage"] = UsageCounter()
     app.extensions["page_cache"] = PageCache()
 

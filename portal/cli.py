@@ -37,7 +37,8 @@ class Context:
     def index(self) -> SearchIndex:
         if self._index is None:
             self._index = SearchIndex(self.settings.index_dir,
-                                      synonyms_file=self.settings.home / SYNONYMS_FILE)
+                                      synonyms_file=self.settings.home / SYNONYMS_FILE,
+                                      mapped_budget_mb=self.settings.index_resident_mb)
         return self._index
 
     @property

@@ -29,6 +29,7 @@ SETTINGS_HELP: dict[str, str] = {
     "trusted_proxies": "Reverse proxies in front of the portal whose X-Forwarded-For and "
                        "X-Forwarded-Proto headers are believed (0: none).",
     "journal_retention_days": "Days the index journal keeps a change; 0 keeps every change.",
+    "index_resident_mb": "MiB of the memory-mapped index a process keeps mapped between searches; 0: no bound.",
 }
 
 
@@ -51,9 +52,12 @@ class Settings:
     rate_limit_storage: str = "memory://"
     trusted_proxies: int = 0
     journal_retention_days: float = 30.0
+    index_resident_mb: int = 128
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
+        if self.index_resident_mb < 0:
+            raise ValueError("PORTAL_INDEX_RESIDENT_MB must be 0 or more")
         if not self.journal_retention_days >= 0:
             raise ValueError("PORTAL_JOURNAL_RETENTION_DAYS must be a number of days, 0 or more")
         home = Path(self.home).resolve()
@@ -86,7 +90,7 @@ class Settings:
                 continue
             try:
                 if f.name in ("max_upload_bytes", "extract_memory_mb", "max_pages",
-                              "trusted_proxies"):
+                              "trusted_proxies", "index_resident_mb"):
                     values[f.name] = int(raw)
                 elif f.name in ("extract_timeout", "ocr_timeout", "journal_retention_days"):
                     values[f.name] = float(raw)

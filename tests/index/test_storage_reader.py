@@ -8,11 +8,12 @@ import os
 import pickle
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index import SearchIndex, SearchRequest
-from index.storage import MappedSubfile, _ViewReader, reads_in_place
+from index.storage import MappedSubfile, _ViewReader, mapped_resident_bytes, reads_in_place, trim_maps
 
 from .conftest import DOCS
 
@@ -75,3 +76,45 @@ def test_segments_are_read_through_the_in_place_reader(tmp_path: Path) -> None:
     assert result.total > 0
     assert all(h.title for h in result.hits)
     ix.close()
+
+
+def test_trimming_gives_back_mapped_pages_and_reads_go_on(tmp_path: Path) -> None:
+    if mapped_resident_bytes() is None:
+        pytest.skip("needs /proc/self/statm (Linux) to see resident pages")
+    size = 48 * 1024 * 1024
+    path = tmp_path / "segment"
+    with open(path, "wb") as fh:
+        for i in range(size // (1024 * 1024)):
+            fh.write(bytes([i % 251]) * (1024 * 1024))
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        f = MappedSubfile(memoryview(mapped), name="segment")
+        before = mapped_resident_bytes()
+        for offset in range(0, size, 4096):  # touch every page, as a long search would
+            f.get(offset, 1)
+        touched = mapped_resident_bytes()
+        assert touched - before > size * 0.8
+        assert not trim_maps(touched * 2)  # within the budget: nothing is let go
+        assert trim_maps(1)
+        assert mapped_resident_bytes() < touched - size * 0.8
+        # the bytes are still there: the next read maps them again
+        assert f.get(size - 4096, 3) == bytes([47 % 251]) * 3
+        assert f.get(5 * 1024 * 1024, 1) == bytes([5])
+        f.close()
+        del f
+
+
+def test_search_index_trims_to_its_budget_after_each_read(tmp_path: Path, monkeypatch) -> None:
+    import index.storage as storage
+
+    budgets: list[int | None] = []
+    monkeypatch.setattr(storage, "trim_maps", lambda budget: budgets.append(budget) or False)
+    ix = SearchIndex(tmp_path / "ix", mapped_budget_mb=3)
+    ix.add_or_replace(DOCS)
+    assert ix.search(SearchRequest(query="housing")).total > 0
+    assert budgets and set(budgets) == {3 * 1024 * 1024}
+    ix.close()
+    budgets.clear()
+    unbounded = SearchIndex(tmp_path / "ix", mapped_budget_mb=0)
+    assert unbounded.search(SearchRequest(query="housing")).total > 0
+    assert budgets and set(budgets) == {None}
+    unbounded.close()
