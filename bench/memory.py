@@ -1,6 +1,6 @@
 """Resident memory and query time of a process searching an index, with and without copying.
 
-Usage: python bench/memory.py INDEX_DIR [--rounds 3] [--repeat 3]
+Usage: python bench/memory.py INDEX_DIR [--rounds 3] [--repeat 3] [--serve]
 
 INDEX_DIR is an index directory, such as one kept by `bench/search.py --index DIR`
 (`DIR/index-1000`) or a data home's `index/`. Each round starts two fresh child processes,
@@ -19,18 +19,27 @@ prints its resident memory (VmRSS, split into anonymous and file-backed pages fr
 /proc/self/status), its peak (VmHWM) and the median and p95 query time. File-backed pages are
 the index's own bytes in the page cache: shared by every process that maps them, and given
 back by the kernel under memory pressure.
+
+With --serve, `portal serve` (one worker) is then started over a fresh, empty data home whose
+index is INDEX_DIR (`PORTAL_INDEX_DIR`), the query set is sent to its search page twice, and
+the server's resident and peak memory are printed after each pass (target: under 300 MB).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
+from urllib.parse import quote_plus
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -79,11 +88,58 @@ def child(directory: Path, variant: str, repeat: int) -> None:
                       "p95": pct(times, 0.95), "mlt": mlt_ms}))
 
 
+def proc_mb(pid: int) -> dict[str, float]:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return {k: int(re.search(rf"^{k}:\s+(\d+)\s+kB", text, re.M).group(1)) / 1024  # type: ignore[union-attr]
+            for k in ("VmRSS", "VmHWM", "RssAnon", "RssFile")}
+
+
+def serve_memory(directory: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, PORTAL_HOME=home, PORTAL_INDEX_DIR=str(directory.resolve()),
+                   PORTAL_SEARCH_RATE_LIMIT="off")
+        proc = subprocess.Popen([sys.executable, "-m", "portal", "serve", "--host", "127.0.0.1",
+                                 "--port", str(port)], env=env, cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/robots.txt", timeout=60).read()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        sys.exit("portal serve did not start")
+                    time.sleep(0.5)
+            m = proc_mb(proc.pid)
+            print(f"portal serve started: resident {m['VmRSS']:.0f} MB")
+            queries = [q for qs in QUERIES.values() for q in qs]
+            for n in (1, 2):
+                start = time.perf_counter()
+                for q in queries:
+                    url = f"http://127.0.0.1:{port}/search?q={quote_plus(q)}"
+                    with urllib.request.urlopen(url, timeout=300) as response:
+                        response.read()
+                m = proc_mb(proc.pid)
+                print(f"portal serve after {len(queries)} searches, pass {n} "
+                      f"({time.perf_counter() - start:.1f} s): resident {m['VmRSS']:.0f} MB "
+                      f"(anonymous {m['RssAnon']:.0f}, file {m['RssFile']:.0f}), "
+                      f"peak {m['VmHWM']:.0f} MB (target < 300 MB)")
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("index", type=Path)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--serve", action="store_true",
+                        help="also measure `portal serve` over this index")
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -121,6 +177,8 @@ def main() -> None:
     for variant in VARIANTS[1:]:
         mine = statistics.median(x["p50"] for x in results[variant])
         print(f"query p50 ratio {variant} / whoosh reads: {mine / base:.2f}")
+    if args.serve:
+        serve_memory(args.index)
 
 
 if __name__ == "__main__":

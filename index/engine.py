@@ -46,7 +46,7 @@ PageText = Callable[[int, int], str]
 
 READ_ERRORS = storage.READ_ERRORS + (struct.error, zlib.error, ReaderClosed, KeyError)
 LAST_APPLIED_UID = "meta:last_applied"
-DEFAULT_MAPPED_BUDGET_MB = 128  # resident index pages a process keeps mapped between reads
+DEFAULT_MAPPED_BUDGET_MB = 96  # resident index pages a process keeps mapped between reads
 MAX_WINDOW = 100_000  # deepest result position served (page * limit)
 SUGGEST_BELOW = 5  # try a correction when fewer results than this
 SNIPPET_CHARS = 240
@@ -93,6 +93,7 @@ class SearchIndex:
         self.directory = Path(directory)
         # resident pages of the memory-mapped index kept by this process (None: no bound)
         self._mapped_budget = int(mapped_budget_mb) * 1024 * 1024 if mapped_budget_mb else None
+        storage.limit_mapped(self._mapped_budget)
         # the staff's synonyms file (shipped list alone when None); re-read when it changes
         self.vocabulary_source = VocabularySource(synonyms_file, shipped=shipped_synonyms)
         self.ranking = ranking or Ranking()

@@ -134,6 +134,10 @@ class MappedSubfile(BufferFile):
         if isinstance(view.obj, mmap.mmap):
             _MAPS.add(view.obj)
 
+    def get(self, position: int, length: int) -> bytes:
+        _BUDGET.count()
+        return self._buf[position:position + length].tobytes()
+
 
 # Every segment map a reader has opened in this process (forgotten when the map goes away).
 _MAPS: weakref.WeakSet[mmap.mmap] = weakref.WeakSet()
@@ -147,6 +151,42 @@ def mapped_resident_bytes() -> int | None:
             return int(fh.read().split()[2]) * _PAGE
     except (OSError, ValueError, IndexError):
         return None
+
+
+class _ReadBudget:
+    """Checks the mapped pages during long reads too: every `CHECK_READS` reads from maps.
+
+    `trim_maps` after each search keeps a process within its budget between searches; this
+    keeps one long search ("more like this" over a long report, a question's feedback) from
+    mapping hundreds of megabytes before it ends. The budget is the process's: the smallest
+    one any `SearchIndex` in it has asked for.
+    """
+
+    # A read of a few bytes (a term's entry, a block header) maps a whole run of pages, so
+    # the number of reads tells the growth better than their bytes; a check costs ~20 us.
+    CHECK_READS = 500
+
+    def __init__(self) -> None:
+        self.budget: int | None = None
+        self._reads = 0
+
+    def limit(self, budget_bytes: int | None) -> None:
+        if budget_bytes and budget_bytes > 0 and (self.budget is None or budget_bytes < self.budget):
+            self.budget = budget_bytes
+
+    def count(self) -> None:
+        self._reads += 1
+        if self._reads >= self.CHECK_READS:
+            self._reads = 0
+            trim_maps(self.budget)
+
+
+_BUDGET = _ReadBudget()
+
+
+def limit_mapped(budget_bytes: int | None) -> None:
+    """Ask for at most `budget_bytes` of mapped index pages in this process (None: no bound)."""
+    _BUDGET.limit(budget_bytes)
 
 
 def trim_maps(budget_bytes: int | None) -> bool:

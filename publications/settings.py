@@ -52,7 +52,7 @@ class Settings:
     rate_limit_storage: str = "memory://"
     trusted_proxies: int = 0
     journal_retention_days: float = 30.0
-    index_resident_mb: int = 128
+    index_resident_mb: int = 96
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
