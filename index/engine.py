@@ -505,7 +505,8 @@ class SearchIndex:
         return (compiled.natural and len(compiled.tokens) >= r.cluster_min_terms
                 and r.cluster_neighbours > 0 and r.cluster_self > 0 and r.cluster_rerank > 1)
 
-    def _regularised(self, s: Any, compiled: Compiled, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    def _regularised(self, s: Any, compiled: Compiled,
+                     ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """The best `cluster_rerank` of `ranked` re-scored with their neighbours (rerank.py)."""
         if not self._uses_clusters(compiled):
             return ranked

@@ -19,6 +19,8 @@ import numpy as np
 
 # vectors cached per index reader (documents never change inside one reader)
 MAX_CACHED = 50_000
+# above this many (document, document) pairs sharing a word, similarities use a dense product
+MAX_PAIRS = 2_000_000
 
 
 def doc_vectors(
@@ -93,9 +95,10 @@ def _similarities(vectors: list[dict[str, float]]) -> np.ndarray | None:
     """Dot products of every pair of the (sparse) vectors, as an n x n array; None when no
     two vectors share a word.
 
-    Summed word by word over the pairs of documents sharing it (numpy's bincount), rather
-    than by a dense matrix product: that is as fast here, and stays off BLAS, whose threads
-    spin against each other on a busy machine.
+    Summed word by word over the pairs of documents sharing it (numpy's bincount) rather than
+    by a dense matrix product: as fast for abstracts, and off BLAS, whose threads spin against
+    each other on a busy machine. Past MAX_PAIRS pairs (long texts sharing many words) the
+    dense product is used, which bounds the memory.
     """
     n = len(vectors)
     postings: dict[str, list[tuple[int, float]]] = {}
@@ -105,9 +108,15 @@ def _similarities(vectors: list[dict[str, float]]) -> np.ndarray | None:
     groups = [p for p in postings.values() if len(p) > 1]  # a word in one document adds nothing
     if not groups:
         return None
+    sizes = np.array([len(p) for p in groups], dtype=np.int64)
+    if int((sizes * sizes).sum()) > MAX_PAIRS:  # long texts sharing many words: a dense product
+        m = np.zeros((n, len(groups)), dtype=np.float32)
+        for j, p in enumerate(groups):
+            for i, v in p:
+                m[i, j] = v
+        return (m @ m.T).astype(np.float64)
     docs = np.array([i for p in groups for i, _ in p], dtype=np.int64)
     vals = np.array([v for p in groups for _, v in p], dtype=np.float64)
-    sizes = np.array([len(p) for p in groups], dtype=np.int64)
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     # every entry pairs with each entry of its own word's group
     entry_size = np.repeat(sizes, sizes)
@@ -115,5 +124,6 @@ def _similarities(vectors: list[dict[str, float]]) -> np.ndarray | None:
     left = np.repeat(np.arange(len(docs)), entry_size)
     block_start = np.repeat(np.cumsum(entry_size) - entry_size, entry_size)
     right = np.repeat(entry_start, entry_size) + (np.arange(len(left)) - block_start)
-    sim = np.bincount(docs[left] * n + docs[right], weights=vals[left] * vals[right], minlength=n * n)
+    sim = np.bincount(docs[left] * n + docs[right], weights=vals[left] * vals[right],
+                      minlength=n * n)
     return sim.reshape(n, n)

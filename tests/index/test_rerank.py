@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from index import PublicationDoc, Ranking, SearchIndex, SearchRequest
+from index import rerank
 from index.rerank import doc_vectors, regularise
 
 FLUTTER = {"flutter": 0.6, "panel": 0.5, "supersonic": 0.5, "aeroelastic": 0.4}
@@ -36,6 +37,16 @@ def test_no_shared_words_changes_nothing() -> None:
     ranked = [(0, 3.0), (1, 2.0), (2, 1.0)]
     vectors = [{"a": 1.0}, {"b": 1.0}, {}]
     assert regularise(ranked, vectors, neighbours=5) == ranked
+
+
+def test_dense_and_pairwise_similarities_agree(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    ranked = [(i, 10.0 - i) for i in range(6)]
+    vectors = [FLUTTER, SHIPS, FLUTTER, {"panel": 1.0}, SHIPS, {"hull": 0.6, "panel": 0.8}]
+    pairwise = regularise(ranked, vectors, neighbours=2)
+    monkeypatch.setattr(rerank, "MAX_PAIRS", 0)
+    dense = regularise(ranked, vectors, neighbours=2)
+    assert _order(dense) == _order(pairwise)
+    assert all(abs(a[1] - b[1]) < 1e-5 for a, b in zip(dense, pairwise, strict=True))
 
 
 def test_vectors_are_unit_length_and_cached() -> None:
@@ -83,8 +94,9 @@ def _flutter_collection() -> list[PublicationDoc]:
             abstract="Wings of small birds in gusts in the field; the wingbeat frequency of "
                      "birds in the field and in gusts."))
     for i in range(12):  # unrelated documents, so that the words above are rare
-        docs.append(PublicationDoc(id=100 + i, slug=f"other-{i}", title=f"Harbour dredging note {i}",
-                                   abstract="Sediment, tides and the dredging of a harbour channel."))
+        docs.append(PublicationDoc(
+            id=100 + i, slug=f"other-{i}", title=f"Harbour dredging note {i}",
+            abstract="Sediment, tides and the dredging of a harbour channel."))
     return docs
 
 
@@ -95,7 +107,9 @@ def _rank(tmp_path: Path, ranking: Ranking, query: str) -> list[int]:
         return [h.id for h in res.hits]
 
 
-def test_question_ranks_a_report_among_good_answers_above_one_among_poor_ones(tmp_path: Path) -> None:
+def test_question_ranks_a_report_among_good_answers_above_one_among_poor_ones(
+    tmp_path: Path,
+) -> None:
     question = "flutter frequency limits for thin plates"
     plain = replace(Ranking(), prf_weight=0.0, cluster_neighbours=0)
     smoothed = replace(Ranking(), prf_weight=0.0)
