@@ -61,7 +61,7 @@ class Ranking:
     prf_temperature: float = 5.0
     prf_min_docs: int = 2
     prf_query_terms: bool = False
-    prf_rerank: int = 200  # feedback re-ranks this many first-pass results (bounded cost)
+    prf_rerank: int = 1000  # feedback re-ranks this many first-pass results (bounded cost)
     # score regularisation (cluster hypothesis, see rerank.py) of the best `cluster_rerank`
     # results of natural-language questions of at least `cluster_min_terms` content words:
     # each score becomes the similarity-weighted mean of its own (at `cluster_self`) and its
