@@ -101,22 +101,30 @@ def _similarities(vectors: list[dict[str, float]]) -> np.ndarray | None:
     dense product is used, which bounds the memory.
     """
     n = len(vectors)
-    postings: dict[str, list[tuple[int, float]]] = {}
-    for i, vec in enumerate(vectors):
-        for w, v in vec.items():
-            postings.setdefault(w, []).append((i, v))
-    groups = [p for p in postings.values() if len(p) > 1]  # a word in one document adds nothing
-    if not groups:
+    ids: dict[str, int] = {}
+    words: list[int] = []
+    weights: list[float] = []
+    lengths: list[int] = []
+    for vec in vectors:
+        words.extend([ids.setdefault(w, len(ids)) for w in vec])
+        weights.extend(vec.values())
+        lengths.append(len(vec))
+    if not words:
         return None
-    sizes = np.array([len(p) for p in groups], dtype=np.int64)
+    order = np.argsort(np.array(words, dtype=np.int64), kind="stable")
+    word = np.array(words, dtype=np.int64)[order]
+    vals = np.array(weights, dtype=np.float64)[order]
+    docs = np.repeat(np.arange(n, dtype=np.int64), lengths)[order]
+    _, sizes = np.unique(word, return_counts=True)
+    shared = np.repeat(sizes > 1, sizes)  # a word in one document adds nothing
+    if not shared.any():
+        return None
+    vals, docs = vals[shared], docs[shared]
+    sizes = sizes[sizes > 1]
     if int((sizes * sizes).sum()) > MAX_PAIRS:  # long texts sharing many words: a dense product
-        m = np.zeros((n, len(groups)), dtype=np.float32)
-        for j, p in enumerate(groups):
-            for i, v in p:
-                m[i, j] = v
+        m = np.zeros((n, len(sizes)), dtype=np.float32)
+        m[docs, np.repeat(np.arange(len(sizes)), sizes)] = vals
         return (m @ m.T).astype(np.float64)
-    docs = np.array([i for p in groups for i, _ in p], dtype=np.int64)
-    vals = np.array([v for p in groups for _, v in p], dtype=np.float64)
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     # every entry pairs with each entry of its own word's group
     entry_size = np.repeat(sizes, sizes)
