@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-# vectors cached per index reader (documents never change inside one reader)
-MAX_CACHED = 50_000
+# vectors cached per index reader (documents never change inside one reader); a few KB each,
+# so the cache is emptied when it reaches MAX_CACHED documents
+MAX_CACHED = 5_000
 # above this many (document, document) pairs sharing a word, similarities use a dense product
 MAX_PAIRS = 2_000_000
 
