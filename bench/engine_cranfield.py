@@ -120,6 +120,7 @@ def main() -> None:
     ap.add_argument("--variants", action="store_true", help="also print a few ablations")
     ap.add_argument("--vocabulary", action="store_true",
                     help="also print the figures without the synonyms list and spelling folding")
+    ap.add_argument("--only", nargs="*", help="run only these variants (by name)")
     args = ap.parse_args()
     docs, queries, qrels = load()
     print(f"{len(docs)} docs, {len(queries)} queries, {len(qrels)} judged")
@@ -131,12 +132,20 @@ def main() -> None:
         variants = {
             "no proximity": replace(base, pair_weight=0.0, window_weight=0.0),
             "no feedback": replace(base, prf_weight=0.0),
+            "no neighbour smoothing": replace(base, cluster_neighbours=0),
+            "repeated words count once": replace(base, repeat_weight=0.0),
+            "repeated words count fully": replace(base, repeat_weight=1.0),
+            "no feedback or neighbours": replace(base, prf_weight=0.0, cluster_neighbours=0),
             "feedback uncapped": replace(base, prf_cap=0.0),
-            "feedback re-ranks 1000": replace(base, prf_rerank=1000),
+            "feedback re-ranks 200": replace(base, prf_rerank=200),
             "per-field BM25 sum (no BM25F)": replace(base, bm25f=False),
             "no proximity, no feedback": replace(base, pair_weight=0.0, window_weight=0.0, prf_weight=0.0),
+            "none of the three": replace(base, pair_weight=0.0, window_weight=0.0, prf_weight=0.0,
+                                         cluster_neighbours=0),
         }
         for name, ranking in variants.items():
+            if args.only and name not in args.only:
+                continue
             runs, _ = run_engine(docs, queries, ranking)
             print(fmt(name, evaluate(runs, qrels)))
     if args.vocabulary:

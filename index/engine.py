@@ -38,6 +38,7 @@ from .highlight import has_match, snippet
 from .query import parse, parse_year_value
 from .querybuild import ALL_FIELDS, Compiled, HighlightTerms, _Builder, compile_query, expansion_query
 from .ranking import PortalBM25, Ranking
+from .rerank import doc_vectors, regularise
 from .schema import KIND_META, KIND_PAGE, KIND_PUB, SCHEMA_VERSION, build_schema, to_index_documents
 from .suggest import correct
 from .vocabulary import Vocabulary, VocabularySource
@@ -502,7 +503,30 @@ class SearchIndex:
         k = max(n + CANDIDATE_MARGIN, MIN_CANDIDATES)
         if self._uses_feedback(compiled):
             k = max(k, r.prf_rerank, r.prf_docs)
+        if self._uses_clusters(compiled):
+            k = max(k, r.cluster_rerank)
         return k
+
+    def _uses_clusters(self, compiled: Compiled) -> bool:
+        r = self.ranking
+        return (compiled.natural and len(compiled.tokens) >= r.cluster_min_terms
+                and r.cluster_neighbours > 0 and r.cluster_self > 0 and r.cluster_rerank > 1)
+
+    def _regularised(self, s: Any, compiled: Compiled,
+                     ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """The best `cluster_rerank` of `ranked` re-scored with their neighbours (rerank.py)."""
+        if not self._uses_clusters(compiled):
+            return ranked
+        r = self.ranking
+        head, tail = ranked[: r.cluster_rerank], ranked[r.cluster_rerank :]
+        cache = s.get_parent().__dict__.setdefault("_portal_doc_vectors", {})
+
+        def words_of(docnum: int) -> list[str]:
+            info = s.stored_fields(docnum).get("info") or {}
+            return stems_of(doc_text(info), english=info.get("english", True))
+
+        vectors = doc_vectors([d for d, _ in head], words_of, lambda t: s.idf("abstract", t), cache)
+        return regularise(head, vectors, r.cluster_neighbours, r.cluster_self) + tail
 
     def _uses_feedback(self, compiled: Compiled) -> bool:
         r = self.ranking
@@ -579,7 +603,7 @@ class SearchIndex:
             extra_b = _score_docs(s, boost_q, [d for d, _ in first[:nb]])
             first = sorted(((d, sc + extra_b.get(d, 0.0)) for d, sc in first), key=lambda x: (-x[1], x[0]))
         if not use_prf:
-            return first[:n]
+            return self._regularised(s, compiled, first)[:n]
         fb = []
         for docnum, score in first[: r.prf_docs]:
             info = s.stored_fields(docnum).get("info") or {}
@@ -591,7 +615,7 @@ class SearchIndex:
                                min_docs=r.prf_min_docs, temperature=r.prf_temperature)
         exp = expansion_query([(t, w * r.prf_weight) for t, w in terms], r)
         if exp is None:
-            return ranked[:n]
+            return self._regularised(s, compiled, ranked)[:n]
         head, tail = ranked[: r.prf_rerank], ranked[r.prf_rerank :]
         exp_terms = flat_terms(exp)
         if exp_terms is not None:
@@ -608,7 +632,7 @@ class SearchIndex:
             if top_extra > cap:
                 extra = {d: v * cap / top_extra for d, v in extra.items()}
         head = sorted(((d, sc + extra.get(d, 0.0)) for d, sc in head), key=lambda x: (-x[1], x[0]))
-        return (head + tail)[:n]
+        return self._regularised(s, compiled, head + tail)[:n]
 
     def _load(self, s: Any, ranked: list[tuple[int, float]]) -> list[_RawHit]:
         out = []

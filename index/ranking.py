@@ -61,7 +61,15 @@ class Ranking:
     prf_temperature: float = 5.0
     prf_min_docs: int = 2
     prf_query_terms: bool = False
-    prf_rerank: int = 200  # feedback re-ranks this many first-pass results (bounded cost)
+    prf_rerank: int = 1000  # feedback re-ranks this many first-pass results (bounded cost)
+    # score regularisation (cluster hypothesis, see rerank.py) of the best `cluster_rerank`
+    # results of natural-language questions of at least `cluster_min_terms` content words:
+    # each score becomes the similarity-weighted mean of its own (at `cluster_self`) and its
+    # `cluster_neighbours` nearest neighbours' among those results (0 neighbours: off)
+    cluster_neighbours: int = 5
+    cluster_self: float = 1.0
+    cluster_rerank: int = 200
+    cluster_min_terms: int = 4
     # synonyms and acronyms (vocabulary): weight of another name of a query word or phrase
     synonym_weight: float = 0.8
     # query-term frequency: weight of a repeated query word

@@ -1,0 +1,122 @@
+"""Score regularisation: a result is judged with the results that resemble it (index/rerank.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from index import PublicationDoc, Ranking, SearchIndex, SearchRequest
+from index import rerank
+from index.rerank import doc_vectors, regularise
+
+FLUTTER = {"flutter": 0.6, "panel": 0.5, "supersonic": 0.5, "aeroelastic": 0.4}
+SHIPS = {"hull": 0.7, "ship": 0.5, "resistance": 0.5}
+
+
+def _order(ranked: list[tuple[int, float]]) -> list[int]:
+    return [d for d, _ in ranked]
+
+
+def test_a_result_unlike_the_others_keeps_its_score_and_place() -> None:
+    ranked = [(0, 10.0), (1, 9.0), (2, 8.5), (3, 8.0)]
+    vectors = [SHIPS, FLUTTER, FLUTTER, FLUTTER]
+    out = regularise(ranked, vectors, neighbours=2)
+    assert out[0] == (0, 10.0)
+
+
+def test_a_result_among_good_answers_rises_above_a_lone_one() -> None:
+    # 3 scores below 4 alone, but it resembles the two best results and 4 resembles nothing
+    ranked = [(1, 10.0), (2, 9.5), (4, 6.2), (3, 6.0)]
+    vectors = [FLUTTER, FLUTTER, SHIPS, FLUTTER]
+    out = regularise(ranked, vectors, neighbours=2)
+    assert _order(out).index(3) < _order(out).index(4)
+    assert dict(out)[4] == 6.2  # no neighbour: its own score
+
+
+def test_no_shared_words_changes_nothing() -> None:
+    ranked = [(0, 3.0), (1, 2.0), (2, 1.0)]
+    vectors = [{"a": 1.0}, {"b": 1.0}, {}]
+    assert regularise(ranked, vectors, neighbours=5) == ranked
+
+
+def test_dense_and_pairwise_similarities_agree(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    ranked = [(i, 10.0 - i) for i in range(6)]
+    vectors = [FLUTTER, SHIPS, FLUTTER, {"panel": 1.0}, SHIPS, {"hull": 0.6, "panel": 0.8}]
+    pairwise = regularise(ranked, vectors, neighbours=2)
+    monkeypatch.setattr(rerank, "MAX_PAIRS", 0)
+    dense = regularise(ranked, vectors, neighbours=2)
+    assert _order(dense) == _order(pairwise)
+    assert all(abs(a[1] - b[1]) < 1e-5 for a, b in zip(dense, pairwise, strict=True))
+
+
+def test_vectors_are_unit_length_and_cached() -> None:
+    words = {7: ["wing", "wing", "flutter"], 8: []}
+    cache: dict[int, dict[str, float]] = {}
+    calls: list[int] = []
+
+    def words_of(d: int) -> list[str]:
+        calls.append(d)
+        return words[d]
+
+    vecs = doc_vectors([7, 8], words_of, lambda w: 2.0, cache)
+    assert abs(sum(v * v for v in vecs[0].values()) - 1.0) < 1e-9
+    assert vecs[0]["wing"] > vecs[0]["flutter"]
+    assert vecs[1] == {}
+    doc_vectors([7, 8], words_of, lambda w: 2.0, cache)
+    assert calls == [7, 8]
+
+
+def _flutter_collection() -> list[PublicationDoc]:
+    cluster = [
+        "Panel flutter of thin plates in supersonic flow: aeroelastic stability boundaries "
+        "measured in the wind tunnel and compared with piston theory.",
+        "Aeroelastic stability of flat panels in supersonic flow; flutter boundaries from "
+        "piston theory agree with wind tunnel tests of thin plates.",
+        "Supersonic panel flutter: thin plates clamped on all edges, stability boundaries and "
+        "the effect of in-plane stress, wind tunnel and piston theory.",
+    ]
+    docs = [PublicationDoc(id=i + 1, slug=f"flutter-{i + 1}", title=f"Panel flutter study {i + 1}",
+                           abstract=text) for i, text in enumerate(cluster)]
+    # on the subject, in the words of the others, but naming only one of the question's words
+    docs.append(PublicationDoc(
+        id=10, slug="thin-plates", title="Thin plates clamped in the wind tunnel",
+        abstract="Stability boundaries of thin clamped plates from piston theory, with in-plane "
+                 "stress, measured in the wind tunnel; the panel edges were clamped."))
+    # off the subject, but repeating two of the question's words; its neighbours (below) are
+    # poor answers
+    docs.append(PublicationDoc(
+        id=11, slug="birds", title="How birds flutter",
+        abstract="Birds flutter their wings; flutter frequency of small birds in gusts, and "
+                 "limits of flutter in the field."))
+    for i in range(3):  # more about birds, naming one of the question's words in passing
+        docs.append(PublicationDoc(
+            id=20 + i, slug=f"birds-{i}", title=f"Small birds in gusts {i}",
+            abstract="Wings of small birds in gusts in the field; the wingbeat frequency of "
+                     "birds in the field and in gusts."))
+    for i in range(12):  # unrelated documents, so that the words above are rare
+        docs.append(PublicationDoc(
+            id=100 + i, slug=f"other-{i}", title=f"Harbour dredging note {i}",
+            abstract="Sediment, tides and the dredging of a harbour channel."))
+    return docs
+
+
+def _rank(tmp_path: Path, ranking: Ranking, query: str) -> list[int]:
+    with SearchIndex(tmp_path / f"ix-{ranking.cluster_neighbours}", ranking=ranking) as ix:
+        ix.rebuild(_flutter_collection())
+        res = ix.search(SearchRequest(query, limit=20, facets=False, max_pages_per_hit=0))
+        return [h.id for h in res.hits]
+
+
+def test_question_ranks_a_report_among_good_answers_above_one_among_poor_ones(
+    tmp_path: Path,
+) -> None:
+    question = "flutter frequency limits for thin plates"
+    plain = replace(Ranking(), prf_weight=0.0, cluster_neighbours=0)
+    smoothed = replace(Ranking(), prf_weight=0.0)
+    before = _rank(tmp_path, plain, question)
+    after = _rank(tmp_path, smoothed, question)
+    # word matching alone puts the birds first; judged with the documents most like each
+    # (the flutter reports for one, the other bird notes for the other), the plates win
+    assert before.index(11) < before.index(10)
+    assert after.index(10) < after.index(11)
+    assert set(before) == set(after)  # re-ranking never adds or drops a match
