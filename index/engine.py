@@ -31,8 +31,16 @@ from .documents import (
     SearchResult,
 )
 from .errors import IndexUnavailable
-from .facets import FacetCache, count_facets
-from .fastscore import LengthCache, flat_terms, score_all, segment_key, top_docs
+from .facets import FacetCache
+from .fastscore import (
+    LengthCache,
+    flat_phrases,
+    flat_terms,
+    phrase_scores,
+    score_all,
+    segment_key,
+    top_docs,
+)
 from .feedback import doc_text, feedback_terms, key_terms, stems_of
 from .highlight import has_match, snippet
 from .query import parse, parse_year_value
@@ -452,9 +460,12 @@ class SearchIndex:
                 scores = mask = None
             else:
                 scores, mask = fast
-                matched = np.nonzero(mask)[0].tolist()
-            total = len(matched)
-            facets = count_facets(self._facets.payloads(s), matched, req.facet_limit) if req.facets else {}
+                matched = None  # listed only if a sort other than relevance needs it
+            total = len(matched) if mask is None else int(np.count_nonzero(mask))
+            if req.facets:
+                facets = self._facets.table(s).count(matched if mask is None else mask, req.facet_limit)
+            else:
+                facets = {}
             start = (page - 1) * limit
             raw: list[_RawHit] = []
             if start < total and page * limit <= MAX_WINDOW:
@@ -464,6 +475,8 @@ class SearchIndex:
                     ranked = self._relevance(s, compiled, page * limit,
                                              lambda k: top_docs(scores, mask, k))
                 else:
+                    if matched is None:
+                        matched = np.nonzero(mask)[0].tolist()
                     ranked = self._ranked(s, compiled, set(matched), sort, page * limit)
                 raw = self._load(s, ranked[start:])
                 self._attach_pages(s, compiled, raw, max(0, min(req.max_pages_per_hit, 50)))
@@ -568,8 +581,13 @@ class SearchIndex:
         if compiled.boosts:
             # phrase positions are costly in long texts: boost the best candidates only
             nb = max(n + BOOST_MARGIN, MIN_BOOSTED)
-            boost_q = compiled.boosts[0] if len(compiled.boosts) == 1 else wq.Or(compiled.boosts)
-            extra_b = _score_docs(s, boost_q, [d for d, _ in first[:nb]])
+            best = [d for d, _ in first[:nb]]
+            phrases = flat_phrases(compiled.boosts)
+            if phrases is not None:
+                extra_b = phrase_scores(s, phrases, best)
+            else:
+                boost_q = compiled.boosts[0] if len(compiled.boosts) == 1 else wq.Or(compiled.boosts)
+                extra_b = _score_docs(s, boost_q, best)
             first = sorted(((d, sc + extra_b.get(d, 0.0)) for d, sc in first), key=lambda x: (-x[1], x[0]))
         if not use_prf:
             return first[:n]

@@ -153,3 +153,94 @@ def top_docs(scores: np.ndarray, mask: np.ndarray, k: int) -> list[tuple[int, fl
         docs, vals = docs[part], vals[part]
     order = np.lexsort((docs, -vals))
     return [(int(docs[i]), float(vals[i])) for i in order]
+
+
+# ---------------------------------------------------------------------- proximity boosts
+Pair = tuple[str, tuple[str, ...], int, float]  # (field, words, slop, boost)
+
+
+def flat_phrases(queries: list[wq.Query]) -> list[Pair] | None:
+    """The phrases of proximity boosts (an OR, at any depth, of two-word phrases), or None
+    when the queries have another shape."""
+    out: list[Pair] = []
+
+    def walk(q: wq.Query) -> bool:
+        if isinstance(q, wq.Phrase):
+            if len(q.words) != 2:
+                return False
+            out.append((q.fieldname, tuple(q.words), int(q.slop), float(q.boost)))
+            return True
+        if isinstance(q, wq.Or) and q.boost == 1.0:
+            return all(walk(c) for c in q.subqueries)
+        return False
+
+    return out if all(walk(q) for q in queries) else None
+
+
+def _near(first: list[int], second: list[int], slop: int) -> bool:
+    """True when some position of `second` follows one of `first` by 1 to `slop` positions
+    (Whoosh's ordered SpanNear2 with mindist 1 on single-word spans)."""
+    if not first or not second:
+        return False
+    j, n = 0, len(second)
+    for p in first:  # both lists ascending
+        while j < n and second[j] <= p:
+            j += 1
+        if j < n and second[j] - p <= slop:
+            return True
+    return False
+
+
+def phrase_scores(searcher: Any, phrases: list[Pair], docnums: list[int]) -> dict[int, float]:
+    """Scores of an OR of two-word phrases for the given documents only, as Whoosh's
+    `Phrase` queries score them (boost times the sum of both words' BM25 in that field, when
+    the second word follows the first within `slop` positions).
+
+    Each word's postings are visited only at the wanted documents (skipping whole blocks),
+    and positions are decoded for those documents only. Whoosh's phrase matcher instead
+    reads the positions of every document containing both words until the next match.
+    """
+    wanted = sorted(set(docnums))
+    out: dict[int, float] = {}
+    if not wanted or not phrases:
+        return out
+    parent = searcher.get_parent()
+    weighting = parent.weighting
+    for sub, offset in parent.leaf_searchers():
+        end = offset + sub.doc_count_all()
+        local = [d - offset for d in wanted if offset <= d < end]
+        if not local:
+            continue
+        reader = sub.reader()
+        for fieldname, words, slop, boost in phrases:
+            if fieldname not in sub.schema:
+                continue
+            field = sub.schema[fieldname]
+            try:
+                texts = [field.to_bytes(w) for w in words]
+            except ValueError:
+                continue
+            if any((fieldname, t) not in reader for t in texts):
+                continue
+            scorers = [weighting.scorer(sub, fieldname, t) for t in texts]
+            ma, mb = (reader.postings(fieldname, t) for t in texts)
+            for d in local:
+                if not (ma.is_active() and mb.is_active()):
+                    break
+                if ma.id() < d:
+                    ma.skip_to(d)
+                    if not ma.is_active():
+                        break
+                if ma.id() != d:
+                    continue
+                if mb.id() < d:
+                    mb.skip_to(d)
+                    if not mb.is_active():
+                        break
+                if mb.id() != d:
+                    continue
+                if not _near(ma.value_as("positions"), mb.value_as("positions"), slop):
+                    continue
+                g = d + offset
+                out[g] = out.get(g, 0.0) + (scorers[0].score(ma) + scorers[1].score(mb)) * boost
+    return out

@@ -8,7 +8,7 @@ import pytest
 
 from index import PublicationDoc, SearchIndex, SearchRequest
 from index.engine import _score_docs
-from index.fastscore import LengthCache, flat_terms, score_all
+from index.fastscore import LengthCache, _near, flat_phrases, flat_terms, phrase_scores, score_all
 from index.query import parse
 from index.querybuild import compile_query
 
@@ -50,3 +50,35 @@ def test_fast_path_ranks_like_before(segmented: SearchIndex) -> None:
     assert [h.id for h in res.hits][:2] == [2, 1]  # the replaced document's new text counts
     assert res.total == len(res.hits)
     assert [h.id for h in segmented.search(SearchRequest("volunteers -closures")).hits] == [2]
+
+
+@pytest.mark.parametrize(("text", "near"), [
+    ("library closures volunteers", True), ("rent arrears housing benefit", True),
+    ("closures library", False), ("bibliothèques bénévoles fermées", False),
+    ("volunteers keep branches open in rural areas", True)])
+def test_proximity_scores_same_as_whoosh_phrases(segmented: SearchIndex, text: str, near: bool) -> None:
+    compiled = compile_query(parse(text), segmented.ranking, languages=("fr",))
+    phrases = flat_phrases(compiled.boosts)
+    assert phrases is not None
+
+    def both(s):  # type: ignore[no-untyped-def]
+        live = [d for d in range(s.doc_count_all()) if not s.ixreader.is_deleted(d)]
+        slow: dict[int, float] = {}
+        for q in compiled.boosts:  # Whoosh's phrase matchers, one boost at a time
+            for d, score in _score_docs(s, q, live).items():
+                slow[d] = slow.get(d, 0.0) + score
+        return phrase_scores(s, phrases, live), slow
+
+    fast, slow = segmented._read(both)
+    assert bool(slow) == near
+    assert set(fast) == set(slow)
+    for d, score in slow.items():
+        assert fast[d] == pytest.approx(score, rel=1e-9)
+
+
+def test_proximity_pairs_need_order_and_closeness() -> None:
+    assert _near([3], [4], 1)
+    assert not _near([4], [3], 1)  # reversed order is not a phrase
+    assert not _near([3], [3], 1)  # the same position is not "next to"
+    assert not _near([3], [6], 2) and _near([3, 9], [6, 11], 2)
+    assert not _near([], [1], 5)
