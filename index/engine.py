@@ -38,6 +38,7 @@ from .fastscore import (
     flat_terms,
     phrase_scores,
     score_all,
+    score_some,
     segment_key,
     top_docs,
 )
@@ -606,8 +607,7 @@ class SearchIndex:
         head, tail = ranked[: r.prf_rerank], ranked[r.prf_rerank :]
         exp_terms = flat_terms(exp)
         if exp_terms is not None:
-            all_scores = score_all(s, exp_terms, self._lengths)
-            extra = {d: float(all_scores[d]) for d, _ in head if all_scores[d] > 0}
+            extra = score_some(s, exp_terms, [d for d, _ in head], self._lengths)
         else:
             extra = _score_docs(s, exp, [d for d, _ in head])
         if r.prf_cap > 0 and extra and head:
@@ -641,7 +641,12 @@ class SearchIndex:
         if not owner:
             return
         by_pub: dict[int, list[tuple[float, int]]] = {}
-        for d, score in _score_docs(s, compiled.page_query, list(owner)).items():
+        page_terms = flat_terms(compiled.page_query)
+        if page_terms is not None:
+            page_scores = score_some(s, page_terms, list(owner), self._lengths)
+        else:
+            page_scores = _score_docs(s, compiled.page_query, list(owner))
+        for d, score in page_scores.items():
             by_pub.setdefault(owner[d], []).append((score, d))
         for r in raw:
             best = sorted(by_pub.get(r.pub_id, []), key=lambda x: (-x[0], x[1]))[:per_hit]

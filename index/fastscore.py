@@ -23,7 +23,7 @@ from whoosh.util.numeric import byte_to_length
 
 from .bm25f import BM25FTerm, _kind_count
 
-_BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+_BYTE_LENGTHS32 = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64).astype(np.float32)
 
 
 def flat_terms(q: wq.Query | None) -> list[BM25FTerm] | None:
@@ -36,13 +36,15 @@ def flat_terms(q: wq.Query | None) -> list[BM25FTerm] | None:
 
 
 class LengthCache:
-    """Field lengths per segment as float arrays, decoded once per segment."""
+    """Field lengths per segment, decoded once per segment and kept as their one-byte codes
+    (a quarter of the memory of floats; `at` maps them to lengths on use)."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, str], np.ndarray] = {}
         self._lock = threading.Lock()
 
     def lengths(self, leaf: Any, fieldname: str) -> np.ndarray:
+        """The field's length code (uint8) or length (float32) of every document of `leaf`."""
         key = (segment_key(leaf), fieldname)
         with self._lock:
             arr = self._cache.get(key)
@@ -51,6 +53,16 @@ class LengthCache:
             with self._lock:
                 self._cache[key] = arr
         return arr
+
+    def at(self, leaf: Any, fieldname: str, ids: np.ndarray) -> np.ndarray:
+        """Lengths (float32) of the field in the documents `ids` of `leaf`."""
+        arr = self.lengths(leaf, fieldname)[ids]
+        return _BYTE_LENGTHS32[arr] if arr.dtype == np.uint8 else arr
+
+    def nbytes(self) -> int:
+        """Memory held by the cached arrays."""
+        with self._lock:
+            return sum(a.nbytes for a in self._cache.values())
 
     def forget_except(self, keys: set[str]) -> None:
         """Drop the arrays of segments no longer in use."""
@@ -73,36 +85,118 @@ def _decode_lengths(leaf: Any, fieldname: str) -> np.ndarray:
 
         reader = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)  # type: ignore[union-attr]
         if reader is None:
-            return np.zeros(n, dtype=np.float32)
-        raw = np.fromiter((reader[d] for d in range(n)), dtype=np.uint8, count=n)
-        return _BYTE_LENGTHS[raw].astype(np.float32)
+            return np.zeros(n, dtype=np.uint8)  # code 0 is length 0
+        if getattr(reader, "_typecode", None) == "B" and getattr(reader, "_fixedlen", None) == 1:
+            # one byte per document, stored contiguously: read them in one go
+            count = min(int(reader._count), n)
+            out = np.full(n, int(reader._default), dtype=np.uint8)
+            out[:count] = np.frombuffer(reader._dbfile.get(reader._basepos, count), dtype=np.uint8)
+            return out
+        return np.fromiter((reader[d] for d in range(n)), dtype=np.uint8, count=n)
     except (AttributeError, ImportError, TypeError):  # another codec: the public, slower way
         return np.array([leaf.doc_field_length(d, fieldname, 0) or 0 for d in range(n)], dtype=np.float32)
+
+
+def _block_arrays(m: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(document numbers, weights) of the current block of a Whoosh 3 leaf matcher, decoded
+    with numpy (the block's positions are unpickled with it but never decoded)."""
+    if m._byteids:  # not a document posting list: let Whoosh decode it
+        if m._ids is None:
+            m._read_ids()
+        if m._weights is None:
+            m._read_weights()
+        return np.asarray(m._ids, dtype=np.int64), np.asarray(m._weights, dtype=np.float64)
+    if m._data is None:
+        m._read_data()
+    ids = np.cumsum(np.asarray(m._data[0], dtype=np.int64))
+    weights = m._data[1]
+    if weights is None:
+        w = np.ones(len(ids), dtype=np.float64)
+    elif isinstance(weights, float):
+        w = np.full(len(ids), weights, dtype=np.float64)
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+    return ids, w
+
+
+def _leaf_matcher(leaf: Any, fieldname: str, text: str) -> Any:
+    m = leaf.postings(fieldname, text)
+    return m.child if isinstance(m, FilterMatcher) else m
 
 
 def _postings(leaf: Any, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
     """(document numbers, weights) of one term in one segment, deleted documents included
     (callers intersect with the live documents they may show)."""
-    m = leaf.postings(fieldname, text)
-    if isinstance(m, FilterMatcher):
-        m = m.child
-    ids: list[int] = []
-    weights: list[float] = []
+    m = _leaf_matcher(leaf, fieldname, text)
     if isinstance(m, W3LeafMatcher):
+        id_parts: list[np.ndarray] = []
+        weight_parts: list[np.ndarray] = []
         while m.is_active():
-            if m._ids is None:
-                m._read_ids()
-            if m._weights is None:
-                m._read_weights()
-            ids.extend(m._ids)
-            weights.extend(m._weights)
+            ids, w = _block_arrays(m)
+            id_parts.append(ids)
+            weight_parts.append(w)
+            m._next_block()
+        if not id_parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        return np.concatenate(id_parts), np.concatenate(weight_parts)
+    ids_l: list[int] = []
+    weights_l: list[float] = []
+    while m.is_active():
+        ids_l.append(m.id())
+        weights_l.append(m.weight())
+        m.next()
+    return np.asarray(ids_l, dtype=np.int64), np.asarray(weights_l, dtype=np.float64)
+
+
+def _postings_at(leaf: Any, fieldname: str, text: str, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Like `_postings`, restricted to the (sorted, local) document numbers `wanted`: blocks
+    holding none of them are skipped without being decompressed."""
+    m = _leaf_matcher(leaf, fieldname, text)
+    n = len(wanted)
+    i = 0
+    id_parts: list[np.ndarray] = []
+    weight_parts: list[np.ndarray] = []
+    if isinstance(m, W3LeafMatcher):
+        while m.is_active() and i < n:
+            top = m._maxid
+            if top >= wanted[i]:
+                ids, w = _block_arrays(m)
+                keep = np.isin(ids, wanted[i : int(np.searchsorted(wanted, top, "right"))])
+                if keep.any():
+                    id_parts.append(ids[keep])
+                    weight_parts.append(w[keep])
+                i = int(np.searchsorted(wanted, top, "right"))
             m._next_block()
     else:
-        while m.is_active():
-            ids.append(m.id())
-            weights.append(m.weight())
-            m.next()
-    return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
+        ids_l: list[int] = []
+        weights_l: list[float] = []
+        for d in wanted.tolist():
+            if not m.is_active():
+                break
+            if m.id() < d:
+                m.skip_to(d)
+                if not m.is_active():
+                    break
+            if m.id() == d:
+                ids_l.append(d)
+                weights_l.append(m.weight())
+        return np.asarray(ids_l, dtype=np.int64), np.asarray(weights_l, dtype=np.float64)
+    if not id_parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    return np.concatenate(id_parts), np.concatenate(weight_parts)
+
+
+def _term_setup(parent: Any, reader: Any, term: BM25FTerm) -> tuple[list[tuple[str, str, float, float, float]], float]:
+    """The fields of `term` present in the index, each with its average length, and the
+    term's idf (that of the field where the word is most common), times its boost."""
+    present = [(f, t, w, b) for f, t, w, b in term.parts if f in parent.schema and (f, t) in reader]
+    if not present:
+        return [], 0.0
+    df = max(parent.doc_frequency(f, t) for f, t, _, _ in present)
+    n = _kind_count(parent, present[0][0])
+    idf = log(1.0 + (n - df + 0.5) / (df + 0.5)) * term.boost
+    fields = [(f, t, w, b, (parent.field_length(f) / _kind_count(parent, f)) or 1.0) for f, t, w, b in present]
+    return fields, idf
 
 
 def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache) -> np.ndarray:
@@ -112,33 +206,66 @@ def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache) -> np
     reader = parent.reader()
     leaves = reader.leaf_readers()
     for term in terms:
-        present = [(f, t, w, b) for f, t, w, b in term.parts if f in parent.schema and (f, t) in reader]
-        if not present:
-            continue
-        df = max(parent.doc_frequency(f, t) for f, t, _, _ in present)
-        n = _kind_count(parent, present[0][0])
-        idf = log(1.0 + (n - df + 0.5) / (df + 0.5)) * term.boost
+        fields, idf = _term_setup(parent, reader, term)
         k1 = term.k1
-        for leaf, offset in leaves:
+        for leaf, offset in leaves if fields else ():
             tf: np.ndarray | None = None
-            for f, t, weight, b in present:
+            for f, t, weight, b, avg in fields:
                 if (f, t) not in leaf:
                     continue
                 ids, w = _postings(leaf, f, t)
                 if not len(ids):
                     continue
-                avg = (parent.field_length(f) / _kind_count(parent, f)) or 1.0
-                dl = lengths.lengths(leaf, f)[ids]
+                dl = lengths.at(leaf, f, ids)
                 part = weight * w / ((1.0 - b) + b * dl / avg)
                 if tf is None:
                     tf = np.zeros(leaf.doc_count_all(), dtype=np.float64)
-                np.add.at(tf, ids, part)
+                tf[ids] += part  # a posting list names each document once
             if tf is None:
                 continue
             hit = np.nonzero(tf)[0]
             x = tf[hit]
             total[hit + offset] += idf * x * (k1 + 1.0) / (x + k1)
     return total
+
+
+def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int], lengths: LengthCache) -> dict[int, float]:
+    """`score_all` for the given documents only: {document number: score} of those that
+    match. Postings blocks holding none of the documents are skipped undecoded, so scoring
+    a few hundred documents does not read every posting of common words."""
+    wanted = np.unique(np.asarray(docnums, dtype=np.int64))
+    if not len(wanted):
+        return {}
+    parent = searcher.get_parent()
+    total = np.zeros(len(wanted), dtype=np.float64)
+    reader = parent.reader()
+    leaves = reader.leaf_readers()
+    for term in terms:
+        fields, idf = _term_setup(parent, reader, term)
+        k1 = term.k1
+        for leaf, offset in leaves if fields else ():
+            lo, hi = (int(i) for i in np.searchsorted(wanted, [offset, offset + leaf.doc_count_all()]))
+            if lo == hi:
+                continue
+            local = wanted[lo:hi] - offset
+            tf: np.ndarray | None = None
+            for f, t, weight, b, avg in fields:
+                if (f, t) not in leaf:
+                    continue
+                ids, w = _postings_at(leaf, f, t, local)
+                if not len(ids):
+                    continue
+                dl = lengths.at(leaf, f, ids)
+                part = weight * w / ((1.0 - b) + b * dl / avg)
+                if tf is None:
+                    tf = np.zeros(len(local), dtype=np.float64)
+                tf[np.searchsorted(local, ids)] += part
+            if tf is None:
+                continue
+            hit = np.nonzero(tf)[0]
+            x = tf[hit]
+            total[lo + hit] += idf * x * (k1 + 1.0) / (x + k1)
+    return {int(wanted[i]): float(total[i]) for i in np.nonzero(total)[0]}
 
 
 def top_docs(scores: np.ndarray, mask: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index import PublicationDoc, SearchIndex, SearchRequest
 from index.engine import _score_docs
-from index.fastscore import LengthCache, _near, flat_phrases, flat_terms, phrase_scores, score_all
+from index.fastscore import (
+    LengthCache,
+    _near,
+    flat_phrases,
+    flat_terms,
+    phrase_scores,
+    score_all,
+    score_some,
+)
 from index.query import parse
 from index.querybuild import compile_query
 
@@ -82,3 +91,33 @@ def test_proximity_pairs_need_order_and_closeness() -> None:
     assert not _near([3], [3], 1)  # the same position is not "next to"
     assert not _near([3], [6], 2) and _near([3, 9], [6, 11], 2)
     assert not _near([], [1], 5)
+
+
+def test_field_lengths_read_in_bulk_match_whoosh(segmented: SearchIndex) -> None:
+    def check(s):  # type: ignore[no-untyped-def]
+        cache = LengthCache()
+        for leaf, _offset in s.reader().leaf_readers():
+            ids = np.arange(leaf.doc_count_all())
+            for f in ("title", "body", "content", "names"):
+                expected = [float(leaf.doc_field_length(int(d), f, 0) or 0) for d in ids]
+                assert cache.at(leaf, f, ids).tolist() == expected
+        return cache.nbytes()
+
+    assert segmented._read(check) > 0
+
+
+@pytest.mark.parametrize("text", ["libraries volunteers", "parks", "bibliothèques bénévoles",
+                                  "library closures volunteers council"])
+def test_scores_of_some_documents_same_as_all(segmented: SearchIndex, text: str) -> None:
+    compiled = compile_query(parse(text), segmented.ranking, languages=("fr",))
+    terms = flat_terms(compiled.match)
+    assert terms is not None
+
+    def both(s):  # type: ignore[no-untyped-def]
+        every = score_all(s, terms, LengthCache())
+        some = list(range(0, s.doc_count_all(), 2))
+        return every, score_some(s, terms, some, LengthCache()), some
+
+    every, part, some = segmented._read(both)
+    assert part  # the checked documents include matches
+    assert part == {d: float(every[d]) for d in some if every[d] > 0}
