@@ -43,7 +43,7 @@ from .fastscore import (
     top_docs,
 )
 from .feedback import doc_text, feedback_terms, key_terms, stems_of
-from .highlight import has_match, snippet
+from .highlight import Memo, has_match, snippet
 from .query import parse, parse_year_value
 from .querybuild import ALL_FIELDS, Compiled, HighlightTerms, _Builder, compile_query, expansion_query
 from .ranking import PortalBM25, Ranking
@@ -488,7 +488,8 @@ class SearchIndex:
 
         total, raw, facets, suggestion = self._read(run)
         terms = compiled.highlight if req.snippets else None
-        hits = [self._make_hit(r, terms, page_text if req.snippets else None) for r in raw]
+        memos: dict[tuple[bool, str], Memo] = {}  # which words match, shared by the hits
+        hits = [self._make_hit(r, terms, page_text if req.snippets else None, memos) for r in raw]
         return SearchResult(parsed.text, total, page, limit, hits, facets, suggestion)
 
     def _match_and_rank(self, s: Any, compiled: Compiled, allowed: frozenset[int] | None,
@@ -676,10 +677,12 @@ class SearchIndex:
         q = wq.And([p for p in parts if p is not None])
         return sum(1 for d in s.docs_for_query(q) if allowed is None or d in allowed)
 
-    def _make_hit(self, r: _RawHit, terms: HighlightTerms | None, page_text: PageText | None) -> Hit:
+    def _make_hit(self, r: _RawHit, terms: HighlightTerms | None, page_text: PageText | None,
+                  memos: dict[tuple[bool, str], Memo] | None = None) -> Hit:
         info = r.info
         english = bool(info.get("english", True))
         lang = "" if english else str(info.get("language") or "")
+        memo = (memos if memos is not None else {}).setdefault((english, lang), {})
         pages: list[PageHit] = []
         if terms is None:  # snippets not wanted
             return Hit(id=r.pub_id, slug=info.get("slug", ""), title=info.get("title", ""),
@@ -693,15 +696,16 @@ class SearchIndex:
                     text = page_text(r.pub_id, number) or ""
                 except LookupError:
                     text = ""
-            pages.append(PageHit(number, snippet(text, terms, SNIPPET_CHARS, english, language=lang), score))
+            pages.append(PageHit(number, snippet(text, terms, SNIPPET_CHARS, english, language=lang, memo=memo),
+                                 score))
         abstract = info.get("abstract") or ""
-        if abstract and has_match(abstract, terms, english, language=lang):
-            snip = snippet(abstract, terms, SNIPPET_CHARS, english, language=lang)
+        if abstract and has_match(abstract, terms, english, language=lang, memo=memo):
+            snip = snippet(abstract, terms, SNIPPET_CHARS, english, language=lang, memo=memo)
         elif pages and pages[0].snippet:
             snip = pages[0].snippet
         else:
             snip = snippet(abstract or info.get("subtitle") or "", terms, SNIPPET_CHARS, english,
-                           language=lang)
+                           language=lang, memo=memo)
         return Hit(
             id=r.pub_id,
             slug=info.get("slug", ""),
