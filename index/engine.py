@@ -36,6 +36,7 @@ from .fastscore import (
     LengthCache,
     flat_phrases,
     flat_terms,
+    phrase_match_all,
     phrase_scores,
     score_all,
     score_some,
@@ -544,12 +545,17 @@ class SearchIndex:
     def _fast_match(self, s: Any, compiled: Compiled,
                     allowed: frozenset[int] | None) -> tuple[Any, Any] | None:
         """(scores of every document, mask of the matches) when the query is an OR of words
-        (see fastscore); None for other query shapes, which take the general path."""
+        or of phrases (see fastscore); None for other query shapes, which take the general
+        path."""
         terms = flat_terms(compiled.match)
-        if terms is None:
-            return None
-        scores = score_all(s, terms, self._lengths)
-        mask = scores > 0
+        if terms is not None:
+            scores = score_all(s, terms, self._lengths)
+            mask = scores > 0
+        else:
+            phrases = flat_phrases([compiled.match]) if compiled.match is not None else None
+            if phrases is None:
+                return None
+            scores, mask = phrase_match_all(s, phrases, self._lengths)
         if allowed is not None:
             mask &= self._allowed_mask(allowed, len(scores))
         if compiled.exclude is not None and mask.any():

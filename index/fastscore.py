@@ -12,16 +12,21 @@ Per-segment field lengths are decoded once and cached (segments never change onc
 from __future__ import annotations
 
 import threading
+from itertools import accumulate
 from math import log
+from pickle import loads
 from typing import Any
 
 import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.formats import Positions
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
 from .bm25f import BM25FTerm, _kind_count
+from .ranking import _Scorer
 
 _BYTE_LENGTHS32 = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64).astype(np.float32)
 
@@ -282,50 +287,93 @@ def top_docs(scores: np.ndarray, mask: np.ndarray, k: int) -> list[tuple[int, fl
     return [(int(docs[i]), float(vals[i])) for i in order]
 
 
-# ---------------------------------------------------------------------- proximity boosts
+# ---------------------------------------------------------------------- phrases
 Pair = tuple[str, tuple[str, ...], int, float]  # (field, words, slop, boost)
 
 
 def flat_phrases(queries: list[wq.Query]) -> list[Pair] | None:
-    """The phrases of proximity boosts (an OR, at any depth, of two-word phrases), or None
-    when the queries have another shape."""
+    """The phrases of `queries` (each a phrase or an OR, at any depth, of phrases of two
+    words or more), or None when the queries have another shape."""
     out: list[Pair] = []
 
     def walk(q: wq.Query) -> bool:
         if isinstance(q, wq.Phrase):
-            if len(q.words) != 2:
+            if len(q.words) < 2 or q.char_ranges:
                 return False
             out.append((q.fieldname, tuple(q.words), int(q.slop), float(q.boost)))
             return True
-        if isinstance(q, wq.Or) and q.boost == 1.0:
+        if isinstance(q, wq.Or) and q.boost == 1.0 and q.subqueries:
             return all(walk(c) for c in q.subqueries)
         return False
 
-    return out if all(walk(q) for q in queries) else None
+    return out if queries and all(walk(q) for q in queries) else None
+
+
+def _follows(ends: list[int], positions: list[int], slop: int) -> list[int]:
+    """The positions that come 1 to `slop` places after one of `ends` (both ascending):
+    where a phrase reaching `ends` continues (Whoosh's ordered SpanNear2, mindist 1)."""
+    out = []
+    i, n = 0, len(ends)
+    for q in positions:
+        while i < n and ends[i] < q - slop:
+            i += 1
+        if i < n and ends[i] < q:
+            out.append(q)
+    return out
 
 
 def _near(first: list[int], second: list[int], slop: int) -> bool:
-    """True when some position of `second` follows one of `first` by 1 to `slop` positions
-    (Whoosh's ordered SpanNear2 with mindist 1 on single-word spans)."""
-    if not first or not second:
-        return False
-    j, n = 0, len(second)
-    for p in first:  # both lists ascending
-        while j < n and second[j] <= p:
-            j += 1
-        if j < n and second[j] - p <= slop:
-            return True
-    return False
+    """True when some position of `second` follows one of `first` by 1 to `slop` places."""
+    return bool(first and second and _follows(first, second, slop))
+
+
+def _chained(poslists: list[list[int]], slop: int) -> bool:
+    ends = poslists[0]
+    for nxt in poslists[1:]:
+        ends = _follows(ends, nxt, slop)
+        if not ends:
+            return False
+    return bool(ends)
+
+
+def _decode_positions(value: bytes) -> list[int]:
+    # Whoosh's Positions encoding: a 4-byte count, then a pickled list of deltas whose final
+    # STOP opcode may have been dropped
+    if not value.endswith(b"."):
+        value += b"."
+    return list(accumulate(loads(value[_INT_SIZE:])))
+
+
+def _positions_decoder(field: Any) -> Any:
+    if type(field.format) is Positions:
+        return _decode_positions
+    return field.format.decoder("positions")
+
+
+def _phrase_texts(sub: Any, reader: Any, fieldname: str, words: tuple[str, ...]) -> list[Any] | None:
+    """The words as indexed terms, or None when the phrase cannot match in this segment."""
+    if fieldname not in sub.schema:
+        return None
+    field = sub.schema[fieldname]
+    if not field.format or not field.format.supports("positions"):
+        return None
+    try:
+        texts = [field.to_bytes(w) for w in words]
+    except ValueError:
+        return None
+    if any((fieldname, t) not in reader for t in texts):
+        return None
+    return texts
 
 
 def phrase_scores(searcher: Any, phrases: list[Pair], docnums: list[int]) -> dict[int, float]:
-    """Scores of an OR of two-word phrases for the given documents only, as Whoosh's
-    `Phrase` queries score them (boost times the sum of both words' BM25 in that field, when
-    the second word follows the first within `slop` positions).
+    """Scores of an OR of phrases for the given documents only, as Whoosh's `Phrase`
+    queries score them (boost times the sum of the words' BM25 in that field, when the words
+    follow each other within `slop` positions).
 
     Each word's postings are visited only at the wanted documents (skipping whole blocks),
     and positions are decoded for those documents only. Whoosh's phrase matcher instead
-    reads the positions of every document containing both words until the next match.
+    reads the positions of every document containing all the words until the next match.
     """
     wanted = sorted(set(docnums))
     out: dict[int, float] = {}
@@ -340,34 +388,101 @@ def phrase_scores(searcher: Any, phrases: list[Pair], docnums: list[int]) -> dic
             continue
         reader = sub.reader()
         for fieldname, words, slop, boost in phrases:
-            if fieldname not in sub.schema:
+            texts = _phrase_texts(sub, reader, fieldname, words)
+            if texts is None:
                 continue
-            field = sub.schema[fieldname]
-            try:
-                texts = [field.to_bytes(w) for w in words]
-            except ValueError:
-                continue
-            if any((fieldname, t) not in reader for t in texts):
-                continue
+            decode = _positions_decoder(sub.schema[fieldname])
             scorers = [weighting.scorer(sub, fieldname, t) for t in texts]
-            ma, mb = (reader.postings(fieldname, t) for t in texts)
+            ms = [reader.postings(fieldname, t) for t in texts]
             for d in local:
-                if not (ma.is_active() and mb.is_active()):
-                    break
-                if ma.id() < d:
-                    ma.skip_to(d)
-                    if not ma.is_active():
+                here = True
+                for m in ms:
+                    if m.is_active() and m.id() < d:
+                        m.skip_to(d)
+                    if not m.is_active() or m.id() != d:
+                        here = False
                         break
-                if ma.id() != d:
-                    continue
-                if mb.id() < d:
-                    mb.skip_to(d)
-                    if not mb.is_active():
+                if not here:
+                    if not all(m.is_active() for m in ms):
                         break
-                if mb.id() != d:
                     continue
-                if not _near(ma.value_as("positions"), mb.value_as("positions"), slop):
+                if not _chained([decode(m.value()) for m in ms], slop):
                     continue
                 g = d + offset
-                out[g] = out.get(g, 0.0) + (scorers[0].score(ma) + scorers[1].score(mb)) * boost
+                out[g] = out.get(g, 0.0) + sum(sc.score(m) for sc, m in zip(scorers, ms, strict=True)) * boost
     return out
+
+
+def _postings_values(leaf: Any, fieldname: str, text: Any) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+    """(document numbers, weights, encoded values) of one term in one segment."""
+    m = _leaf_matcher(leaf, fieldname, text)
+    ids_p: list[np.ndarray] = []
+    weights_p: list[np.ndarray] = []
+    values: list[bytes] = []
+    if isinstance(m, W3LeafMatcher):
+        while m.is_active():
+            ids, w = _block_arrays(m)
+            m._read_values()
+            ids_p.append(ids)
+            weights_p.append(w)
+            values.extend(m._values)
+            m._next_block()
+    else:
+        ids_l, w_l = [], []
+        while m.is_active():
+            ids_l.append(m.id())
+            w_l.append(m.weight())
+            values.append(m.value())
+            m.next()
+        ids_p, weights_p = [np.asarray(ids_l, dtype=np.int64)], [np.asarray(w_l, dtype=np.float64)]
+    if not ids_p:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), values
+    return np.concatenate(ids_p), np.concatenate(weights_p), values
+
+
+def _word_scores(scorer: Any, weights: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """A term scorer's `_score(weight, length)` for many documents (float64, as Whoosh)."""
+    if type(scorer) is _Scorer:
+        k1, b = scorer.k1, scorer.b
+        return scorer.idf * (weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / scorer.avgfl))
+    return np.array([scorer._score(float(w), float(n)) for w, n in zip(weights, lengths, strict=True)])
+
+
+def phrase_match_all(searcher: Any, phrases: list[Pair], lengths: LengthCache) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, matches) of an OR of phrases over every document of `searcher`: the same
+    matches and scores as Whoosh's `Phrase` queries, computed from each word's postings read
+    a block at a time, intersected with numpy, positions decoded only where all words are."""
+    parent = searcher.get_parent()
+    size = parent.doc_count_all()
+    scores = np.zeros(size, dtype=np.float64)
+    matched = np.zeros(size, dtype=bool)
+    weighting = parent.weighting
+    for sub, offset in parent.leaf_searchers():
+        reader = sub.reader()
+        for fieldname, words, slop, boost in phrases:
+            texts = _phrase_texts(sub, reader, fieldname, words)
+            if texts is None:
+                continue
+            lists = [_postings_values(reader, fieldname, t) for t in texts]
+            common = lists[0][0]
+            for ids, _w, _v in lists[1:]:
+                common = np.intersect1d(common, ids, assume_unique=True)
+            if not len(common):
+                continue
+            at = [np.searchsorted(ids, common) for ids, _w, _v in lists]
+            decode = _positions_decoder(sub.schema[fieldname])
+            keep = np.fromiter(
+                (_chained([decode(values[i]) for (_ids, _w, values), i in zip(lists, idx, strict=True)], slop)
+                 for idx in zip(*(a.tolist() for a in at), strict=True)),
+                dtype=bool, count=len(common))
+            docs = common[keep]
+            if not len(docs):
+                continue
+            dl = lengths.at(reader, fieldname, docs).astype(np.float64)
+            part: np.ndarray | None = None
+            for (_ids, w, _v), a, t in zip(lists, at, texts, strict=True):
+                word = _word_scores(weighting.scorer(sub, fieldname, t), w[a[keep]], dl)
+                part = word if part is None else part + word
+            scores[docs + offset] += part * boost  # type: ignore[operator]
+            matched[docs + offset] = True
+    return scores, matched

@@ -14,6 +14,7 @@ from index.fastscore import (
     _near,
     flat_phrases,
     flat_terms,
+    phrase_match_all,
     phrase_scores,
     score_all,
     score_some,
@@ -121,3 +122,31 @@ def test_scores_of_some_documents_same_as_all(segmented: SearchIndex, text: str)
     every, part, some = segmented._read(both)
     assert part  # the checked documents include matches
     assert part == {d: float(every[d]) for d in some if every[d] > 0}
+
+
+@pytest.mark.parametrize(("text", "matches"), [
+    ('"library closures"', True), ('"closures library"', False), ('"rent arrears"', True),
+    ('"reading rooms open"', True), ('"bibliothèques fermées"', False), ('"rural areas"', True),
+    ('"housing benefit" OR "green spaces"', True)])
+def test_phrase_matches_and_scores_same_as_whoosh(segmented: SearchIndex, text: str, matches: bool) -> None:
+    compiled = compile_query(parse(text), segmented.ranking, languages=("fr",))
+    phrases = flat_phrases([compiled.match])
+    assert phrases is not None
+
+    def both(s):  # type: ignore[no-untyped-def]
+        live = [d for d in range(s.doc_count_all()) if not s.ixreader.is_deleted(d)]
+        scores, mask = phrase_match_all(s, phrases, LengthCache())
+        return scores, mask, _score_docs(s, compiled.match, live), live
+
+    scores, mask, slow, live = segmented._read(both)
+    assert bool(slow) == matches
+    assert {d for d in live if mask[d]} == set(slow)
+    for d, score in slow.items():
+        assert scores[d] == pytest.approx(score, rel=1e-12)
+
+
+def test_phrase_search_finds_what_whoosh_finds(segmented: SearchIndex) -> None:
+    res = segmented.search(SearchRequest('"library closures"'))
+    assert [h.id for h in res.hits] == [1] and res.total == 1
+    assert res.hits[0].pages and "<mark>" in res.hits[0].snippet
+    assert res.facets["type"] == [("Report", 1)]
