@@ -235,6 +235,15 @@ class SearchIndex:
             time.sleep(0.01)
         raise IndexUnavailable("the search index could not be read")  # pragma: no cover
 
+    def cache_bytes(self) -> dict[str, int]:
+        """Memory held by the per-index caches of the query path, in bytes: field lengths
+        (one byte per document and field used), facet values, the status filter."""
+        with self._lock:
+            filters = sum(len(v) for v in self._filter_cache.values()) * 8  # about, as int ids
+            mask = self._mask_cache[1].nbytes if self._mask_cache is not None else 0
+            return {"lengths": self._lengths.nbytes(), "facets": self._facets.nbytes(),
+                    "filters": filters + mask}
+
     def close(self) -> None:
         """Release open files."""
         with self._lock:

@@ -166,11 +166,14 @@ def _postings_at(leaf: Any, fieldname: str, text: str, wanted: np.ndarray) -> tu
             top = m._maxid
             if top >= wanted[i]:
                 ids, w = _block_arrays(m)
-                keep = np.isin(ids, wanted[i : int(np.searchsorted(wanted, top, "right"))])
+                j = int(np.searchsorted(wanted, top, "right"))
+                here = wanted[i:j]  # the wanted documents this block may hold
+                pos = np.minimum(np.searchsorted(here, ids), len(here) - 1)
+                keep = here[pos] == ids
                 if keep.any():
                     id_parts.append(ids[keep])
                     weight_parts.append(w[keep])
-                i = int(np.searchsorted(wanted, top, "right"))
+                i = j
             m._next_block()
     else:
         ids_l: list[int] = []
