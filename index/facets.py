@@ -65,7 +65,10 @@ class FacetTable:
             mask = np.zeros(self.size, dtype=bool)
             mask[: len(matched)] = matched
             return mask
-        ids = np.fromiter(matched, dtype=np.int64) if not isinstance(matched, np.ndarray) else matched
+        if isinstance(matched, np.ndarray):
+            ids = matched.astype(np.int64, copy=False)
+        else:
+            ids = np.fromiter(matched, dtype=np.int64)
         mask = np.zeros(self.size, dtype=bool)
         mask[ids[(ids >= 0) & (ids < self.size)]] = True
         return mask

@@ -28,7 +28,7 @@ from whoosh.util.numeric import byte_to_length
 from .bm25f import BM25FTerm, _kind_count
 from .ranking import _Scorer
 
-_BYTE_LENGTHS32 = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64).astype(np.float32)
+_BYTE_LENGTHS32 = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 
 
 def flat_terms(q: wq.Query | None) -> list[BM25FTerm] | None:
@@ -153,7 +153,8 @@ def _postings(leaf: Any, fieldname: str, text: str) -> tuple[np.ndarray, np.ndar
     return np.asarray(ids_l, dtype=np.int64), np.asarray(weights_l, dtype=np.float64)
 
 
-def _postings_at(leaf: Any, fieldname: str, text: str, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _postings_at(leaf: Any, fieldname: str, text: str,
+                 wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Like `_postings`, restricted to the (sorted, local) document numbers `wanted`: blocks
     holding none of them are skipped without being decompressed."""
     m = _leaf_matcher(leaf, fieldname, text)
@@ -194,7 +195,10 @@ def _postings_at(leaf: Any, fieldname: str, text: str, wanted: np.ndarray) -> tu
     return np.concatenate(id_parts), np.concatenate(weight_parts)
 
 
-def _term_setup(parent: Any, reader: Any, term: BM25FTerm) -> tuple[list[tuple[str, str, float, float, float]], float]:
+Field = tuple[str, str, float, float, float]  # (field, term, weight, b, average length)
+
+
+def _term_setup(parent: Any, reader: Any, term: BM25FTerm) -> tuple[list[Field], float]:
     """The fields of `term` present in the index, each with its average length, and the
     term's idf (that of the field where the word is most common), times its boost."""
     present = [(f, t, w, b) for f, t, w, b in term.parts if f in parent.schema and (f, t) in reader]
@@ -203,7 +207,8 @@ def _term_setup(parent: Any, reader: Any, term: BM25FTerm) -> tuple[list[tuple[s
     df = max(parent.doc_frequency(f, t) for f, t, _, _ in present)
     n = _kind_count(parent, present[0][0])
     idf = log(1.0 + (n - df + 0.5) / (df + 0.5)) * term.boost
-    fields = [(f, t, w, b, (parent.field_length(f) / _kind_count(parent, f)) or 1.0) for f, t, w, b in present]
+    fields = [(f, t, w, b, (parent.field_length(f) / _kind_count(parent, f)) or 1.0)
+              for f, t, w, b in present]
     return fields, idf
 
 
@@ -237,7 +242,8 @@ def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache) -> np
     return total
 
 
-def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int], lengths: LengthCache) -> dict[int, float]:
+def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int],
+               lengths: LengthCache) -> dict[int, float]:
     """`score_all` for the given documents only: {document number: score} of those that
     match. Postings blocks holding none of the documents are skipped undecoded, so scoring
     a few hundred documents does not read every posting of common words."""
@@ -252,7 +258,8 @@ def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int], length
         fields, idf = _term_setup(parent, reader, term)
         k1 = term.k1
         for leaf, offset in leaves if fields else ():
-            lo, hi = (int(i) for i in np.searchsorted(wanted, [offset, offset + leaf.doc_count_all()]))
+            bounds = np.searchsorted(wanted, [offset, offset + leaf.doc_count_all()])
+            lo, hi = int(bounds[0]), int(bounds[1])
             if lo == hi:
                 continue
             local = wanted[lo:hi] - offset
@@ -353,7 +360,8 @@ def _positions_decoder(field: Any) -> Any:
     return field.format.decoder("positions")
 
 
-def _phrase_texts(sub: Any, reader: Any, fieldname: str, words: tuple[str, ...]) -> list[Any] | None:
+def _phrase_texts(sub: Any, reader: Any, fieldname: str,
+                  words: tuple[str, ...]) -> list[Any] | None:
     """The words as indexed terms, or None when the phrase cannot match in this segment."""
     if fieldname not in sub.schema:
         return None
@@ -412,11 +420,13 @@ def phrase_scores(searcher: Any, phrases: list[Pair], docnums: list[int]) -> dic
                 if not _chained([decode(m.value()) for m in ms], slop):
                     continue
                 g = d + offset
-                out[g] = out.get(g, 0.0) + sum(sc.score(m) for sc, m in zip(scorers, ms, strict=True)) * boost
+                words_score = sum(sc.score(m) for sc, m in zip(scorers, ms, strict=True))
+                out[g] = out.get(g, 0.0) + words_score * boost
     return out
 
 
-def _postings_values(leaf: Any, fieldname: str, text: Any) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+def _postings_values(leaf: Any, fieldname: str,
+                     text: Any) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
     """(document numbers, weights, encoded values) of one term in one segment."""
     m = _leaf_matcher(leaf, fieldname, text)
     ids_p: list[np.ndarray] = []
@@ -447,11 +457,14 @@ def _word_scores(scorer: Any, weights: np.ndarray, lengths: np.ndarray) -> np.nd
     """A term scorer's `_score(weight, length)` for many documents (float64, as Whoosh)."""
     if type(scorer) is _Scorer:
         k1, b = scorer.k1, scorer.b
-        return scorer.idf * (weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / scorer.avgfl))
-    return np.array([scorer._score(float(w), float(n)) for w, n in zip(weights, lengths, strict=True)])
+        norm = (1 - b) + b * lengths / scorer.avgfl
+        return scorer.idf * (weights * (k1 + 1)) / (weights + k1 * norm)
+    pairs = zip(weights.tolist(), lengths.tolist(), strict=True)
+    return np.array([scorer._score(w, n) for w, n in pairs], dtype=np.float64)
 
 
-def phrase_match_all(searcher: Any, phrases: list[Pair], lengths: LengthCache) -> tuple[np.ndarray, np.ndarray]:
+def phrase_match_all(searcher: Any, phrases: list[Pair],
+                     lengths: LengthCache) -> tuple[np.ndarray, np.ndarray]:
     """(scores, matches) of an OR of phrases over every document of `searcher`: the same
     matches and scores as Whoosh's `Phrase` queries, computed from each word's postings read
     a block at a time, intersected with numpy, positions decoded only where all words are."""
@@ -474,8 +487,9 @@ def phrase_match_all(searcher: Any, phrases: list[Pair], lengths: LengthCache) -
                 continue
             at = [np.searchsorted(ids, common) for ids, _w, _v in lists]
             decode = _positions_decoder(sub.schema[fieldname])
+            values = [v for _ids, _w, v in lists]
             keep = np.fromiter(
-                (_chained([decode(values[i]) for (_ids, _w, values), i in zip(lists, idx, strict=True)], slop)
+                (_chained([decode(vs[i]) for vs, i in zip(values, idx, strict=True)], slop)
                  for idx in zip(*(a.tolist() for a in at), strict=True)),
                 dtype=bool, count=len(common))
             docs = common[keep]

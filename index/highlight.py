@@ -39,7 +39,8 @@ _TOKEN_END = r"(?!\w)(?![.'\u2019]\w)"
 Memo = dict[str, "str | None"]
 
 
-def _keys(tokens: set[str], terms: HighlightTerms, english: bool, language: str, memo: Memo) -> dict[str, str]:
+def _keys(tokens: set[str], terms: HighlightTerms, english: bool, language: str,
+          memo: Memo) -> dict[str, str]:
     """The matched query term of each raw token that matches one (others left out)."""
     out: dict[str, str] = {}
     for raw in tokens:
@@ -61,7 +62,8 @@ def _matches(text: str, terms: HighlightTerms, english: bool, first_only: bool =
     once (`memo` carries the analysis across texts searched for the same terms); only the
     words that match are then located, by one expression naming exactly those tokens.
     """
-    keys = _keys(set(TOKEN_RE.findall(text)), terms, english, language, {} if memo is None else memo)
+    words = set(TOKEN_RE.findall(text))
+    keys = _keys(words, terms, english, language, {} if memo is None else memo)
     if not keys:
         return []
     words = "|".join(re.escape(w) for w in sorted(keys, key=len, reverse=True))

@@ -66,7 +66,8 @@ def test_fast_path_ranks_like_before(segmented: SearchIndex) -> None:
     ("library closures volunteers", True), ("rent arrears housing benefit", True),
     ("closures library", False), ("bibliothèques bénévoles fermées", False),
     ("volunteers keep branches open in rural areas", True)])
-def test_proximity_scores_same_as_whoosh_phrases(segmented: SearchIndex, text: str, near: bool) -> None:
+def test_proximity_scores_same_as_whoosh_phrases(segmented: SearchIndex, text: str,
+                                                 near: bool) -> None:
     compiled = compile_query(parse(text), segmented.ranking, languages=("fr",))
     phrases = flat_phrases(compiled.boosts)
     assert phrases is not None
@@ -128,7 +129,8 @@ def test_scores_of_some_documents_same_as_all(segmented: SearchIndex, text: str)
     ('"library closures"', True), ('"closures library"', False), ('"rent arrears"', True),
     ('"reading rooms open"', True), ('"bibliothèques fermées"', False), ('"rural areas"', True),
     ('"housing benefit" OR "green spaces"', True)])
-def test_phrase_matches_and_scores_same_as_whoosh(segmented: SearchIndex, text: str, matches: bool) -> None:
+def test_phrase_matches_and_scores_same_as_whoosh(segmented: SearchIndex, text: str,
+                                                  matches: bool) -> None:
     compiled = compile_query(parse(text), segmented.ranking, languages=("fr",))
     phrases = flat_phrases([compiled.match])
     assert phrases is not None

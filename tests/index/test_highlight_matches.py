@@ -16,7 +16,10 @@ PIECES = ["library", "Libraries", "volunteers", "U.K", "u.k.", "O'Neill", "o’n
           "_", "é", "k", "u", "1", "(", ")", "dis", "library's"]
 
 
-def scan(text: str, terms: HighlightTerms, english: bool = True, language: str = "") -> list[tuple[int, int, str]]:
+Match = tuple[int, int, str]
+
+
+def scan(text: str, terms: HighlightTerms, english: bool = True, language: str = "") -> list[Match]:
     """The reference: every token of the text, analysed one by one."""
     out = []
     for m in TOKEN_RE.finditer(text):
