@@ -33,6 +33,7 @@ from .documents import (
 from .errors import IndexUnavailable
 from .facets import FacetCache
 from .fastscore import (
+    KeptPostings,
     LengthCache,
     flat_phrases,
     flat_terms,
@@ -470,7 +471,7 @@ class SearchIndex:
                 matched = self._matched(s, compiled, allowed)
                 scores = mask = None
             else:
-                scores, mask = fast
+                scores, mask, kept = fast
                 matched = None  # listed only if a sort other than relevance needs it
             total = len(matched) if mask is None else int(np.count_nonzero(mask))
             if req.facets:
@@ -484,7 +485,7 @@ class SearchIndex:
                     ranked = self._relevance(s, compiled, page * limit, lambda k: first[:k])
                 elif scores is not None and sort == "relevance":
                     ranked = self._relevance(s, compiled, page * limit,
-                                             lambda k: top_docs(scores, mask, k))
+                                             lambda k: top_docs(scores, mask, k), kept)
                 else:
                     if matched is None:
                         matched = np.nonzero(mask)[0].tolist()
@@ -552,13 +553,17 @@ class SearchIndex:
         return _pairs(_top(s, q, n, allow=matched, sortedby=_sort_facet(sort)))
 
     def _fast_match(self, s: Any, compiled: Compiled,
-                    allowed: frozenset[int] | None) -> tuple[Any, Any] | None:
+                    allowed: frozenset[int] | None) -> tuple[Any, Any, KeptPostings | None] | None:
         """(scores of every document, mask of the matches) when the query is an OR of words
         or of phrases (see fastscore); None for other query shapes, which take the general
         path."""
         terms = flat_terms(compiled.match)
+        kept = None
         if terms is not None:
-            scores = score_all(s, terms, self._lengths)
+            boosts = flat_phrases(compiled.boosts) if compiled.boosts else None
+            if boosts:  # keep the boosts' words' postings (positions included) for them
+                kept = KeptPostings({(f, w) for f, words, _slop, _boost in boosts for w in words})
+            scores = score_all(s, terms, self._lengths, kept)
             mask = scores > 0
         else:
             phrases = flat_phrases([compiled.match]) if compiled.match is not None else None
@@ -570,7 +575,7 @@ class SearchIndex:
         if compiled.exclude is not None and mask.any():
             gone = np.fromiter(s.docs_for_query(compiled.exclude), dtype=np.int64)
             mask[gone[gone < len(mask)]] = False
-        return scores, mask
+        return scores, mask, kept
 
     def _allowed_mask(self, allowed: frozenset[int], size: int) -> Any:
         cached = self._mask_cache
@@ -584,7 +589,8 @@ class SearchIndex:
         return mask
 
     def _relevance(self, s: Any, compiled: Compiled, n: int,
-                   first_pass: Callable[[int], list[tuple[int, float]]]) -> list[tuple[int, float]]:
+                   first_pass: Callable[[int], list[tuple[int, float]]],
+                   kept: KeptPostings | None = None) -> list[tuple[int, float]]:
         """Rank by relevance: the match query plus proximity boosts, then (for natural-language
         questions) pseudo-relevance feedback re-ranking the first pass's best `prf_rerank`.
 
@@ -601,7 +607,7 @@ class SearchIndex:
             best = [d for d, _ in first[:nb]]
             phrases = flat_phrases(compiled.boosts)
             if phrases is not None:
-                extra_b = phrase_scores(s, phrases, best)
+                extra_b = phrase_scores(s, phrases, best, kept)
             else:
                 boost_q = compiled.boosts[0] if len(compiled.boosts) == 1 else wq.Or(compiled.boosts)
                 extra_b = _score_docs(s, boost_q, best)

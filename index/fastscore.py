@@ -212,8 +212,28 @@ def _term_setup(parent: Any, reader: Any, term: BM25FTerm) -> tuple[list[Field],
     return fields, idf
 
 
-def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache) -> np.ndarray:
-    """BM25F score of the OR of `terms` for every document number of `searcher` (0: no match)."""
+class KeptPostings:
+    """Postings (with their encoded positions) that one query's first pass read anyway,
+    kept for its proximity boosts: the boosts then decode no postings block again."""
+
+    def __init__(self, wanted: set[tuple[str, str]]) -> None:
+        self.wanted = wanted  # (field, word) pairs worth keeping
+        self._lists: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray, list[bytes]]] = {}
+
+    def put(self, leaf: Any, fieldname: str, text: str,
+            postings: tuple[np.ndarray, np.ndarray, list[bytes]]) -> None:
+        self._lists[(segment_key(leaf), fieldname, text)] = postings
+
+    def get(self, leaf: Any, fieldname: str,
+            text: str) -> tuple[np.ndarray, np.ndarray, list[bytes]] | None:
+        return self._lists.get((segment_key(leaf), fieldname, text))
+
+
+def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache,
+              keep: KeptPostings | None = None) -> np.ndarray:
+    """BM25F score of the OR of `terms` for every document number of `searcher` (0: no match).
+
+    With `keep`, the postings of its wanted (field, word) pairs are kept in it."""
     parent = searcher.get_parent()
     total = np.zeros(parent.doc_count_all(), dtype=np.float64)
     reader = parent.reader()
@@ -226,7 +246,12 @@ def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache) -> np
             for f, t, weight, b, avg in fields:
                 if (f, t) not in leaf:
                     continue
-                ids, w = _postings(leaf, f, t)
+                if keep is not None and (f, t) in keep.wanted:
+                    kept = _postings_values(leaf, f, t)
+                    keep.put(leaf, f, t, kept)
+                    ids, w = kept[0], kept[1]
+                else:
+                    ids, w = _postings(leaf, f, t)
                 if not len(ids):
                     continue
                 dl = lengths.at(leaf, f, ids)
@@ -377,7 +402,8 @@ def _phrase_texts(sub: Any, reader: Any, fieldname: str,
     return texts
 
 
-def phrase_scores(searcher: Any, phrases: list[Pair], docnums: list[int]) -> dict[int, float]:
+def phrase_scores(searcher: Any, phrases: list[Pair], docnums: list[int],
+                  kept: KeptPostings | None = None) -> dict[int, float]:
     """Scores of an OR of phrases for the given documents only, as Whoosh's `Phrase`
     queries score them (boost times the sum of the words' BM25 in that field, when the words
     follow each other within `slop` positions).
@@ -385,6 +411,7 @@ def phrase_scores(searcher: Any, phrases: list[Pair], docnums: list[int]) -> dic
     Each word's postings are visited only at the wanted documents (skipping whole blocks),
     and positions are decoded for those documents only. Whoosh's phrase matcher instead
     reads the positions of every document containing all the words until the next match.
+    Words whose postings are in `kept` are looked up there instead of read again.
     """
     wanted = sorted(set(docnums))
     out: dict[int, float] = {}
@@ -404,6 +431,11 @@ def phrase_scores(searcher: Any, phrases: list[Pair], docnums: list[int]) -> dic
                 continue
             decode = _positions_decoder(sub.schema[fieldname])
             scorers = [weighting.scorer(sub, fieldname, t) for t in texts]
+            lists = [kept.get(reader, fieldname, w) for w in words] if kept is not None else []
+            if lists and all(x is not None for x in lists) and all(hasattr(sc, "_score") for sc in scorers):
+                known = [x for x in lists if x is not None]
+                _kept_phrase(sub, fieldname, local, offset, known, scorers, decode, slop, boost, out)
+                continue
             ms = [reader.postings(fieldname, t) for t in texts]
             for d in local:
                 here = True
@@ -423,6 +455,31 @@ def phrase_scores(searcher: Any, phrases: list[Pair], docnums: list[int]) -> dic
                 words_score = sum(sc.score(m) for sc, m in zip(scorers, ms, strict=True))
                 out[g] = out.get(g, 0.0) + words_score * boost
     return out
+
+
+def _kept_phrase(sub: Any, fieldname: str, local: list[int], offset: int,
+                 lists: list[tuple[np.ndarray, np.ndarray, list[bytes]]], scorers: list[Any],
+                 decode: Any, slop: int, boost: float, out: dict[int, float]) -> None:
+    """`phrase_scores` for one phrase from postings already in memory: the same matches and
+    arithmetic as Whoosh's matchers (`scorer.score` is `_score(weight, field length)`)."""
+    docs = np.asarray(local, dtype=np.int64)
+    here = np.ones(len(docs), dtype=bool)
+    at = []
+    for ids, _w, _v in lists:
+        if not len(ids):
+            return
+        pos = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+        here &= ids[pos] == docs
+        at.append(pos)
+    for k in np.nonzero(here)[0].tolist():
+        idx = [int(a[k]) for a in at]
+        if not _chained([decode(v[i]) for (_ids, _w, v), i in zip(lists, idx, strict=True)], slop):
+            continue
+        d = int(docs[k])
+        length = sub.doc_field_length(d, fieldname, 1)
+        words_score = sum(sc._score(float(w[i]), length)
+                          for sc, (_ids, w, _v), i in zip(scorers, lists, idx, strict=True))
+        out[d + offset] = out.get(d + offset, 0.0) + words_score * boost
 
 
 def _postings_values(leaf: Any, fieldname: str,

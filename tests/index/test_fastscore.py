@@ -10,6 +10,7 @@ import pytest
 from index import PublicationDoc, SearchIndex, SearchRequest
 from index.engine import _score_docs
 from index.fastscore import (
+    KeptPostings,
     LengthCache,
     _near,
     flat_phrases,
@@ -85,6 +86,15 @@ def test_proximity_scores_same_as_whoosh_phrases(segmented: SearchIndex, text: s
     assert set(fast) == set(slow)
     for d, score in slow.items():
         assert fast[d] == pytest.approx(score, rel=1e-9)
+
+    def from_first_pass(s):  # type: ignore[no-untyped-def]
+        # the same, from the postings the first pass kept (no block read again)
+        kept = KeptPostings({(f, w) for f, words, _slop, _boost in phrases for w in words})
+        score_all(s, flat_terms(compiled.match), LengthCache(), kept)
+        live = [d for d in range(s.doc_count_all()) if not s.ixreader.is_deleted(d)]
+        return phrase_scores(s, phrases, live, kept)
+
+    assert segmented._read(from_first_pass) == fast
 
 
 def test_proximity_pairs_need_order_and_closeness() -> None:
