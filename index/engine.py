@@ -45,7 +45,7 @@ from .fastscore import (
     top_docs,
 )
 from .feedback import doc_text, feedback_terms, key_terms, stems_of
-from .highlight import Memo, has_match, snippet
+from .highlight import Memo, snippet
 from .query import parse, parse_year_value
 from .querybuild import ALL_FIELDS, Compiled, HighlightTerms, _Builder, compile_query, expansion_query
 from .ranking import PortalBM25, Ranking
@@ -720,13 +720,11 @@ class SearchIndex:
             pages.append(PageHit(number, snippet(text, terms, SNIPPET_CHARS, english, language=lang, memo=memo),
                                  score))
         abstract = info.get("abstract") or ""
-        if abstract and has_match(abstract, terms, english, language=lang, memo=memo):
-            snip = snippet(abstract, terms, SNIPPET_CHARS, english, language=lang, memo=memo)
-        elif pages and pages[0].snippet:
-            snip = pages[0].snippet
-        else:
-            snip = snippet(abstract or info.get("subtitle") or "", terms, SNIPPET_CHARS, english,
-                           language=lang, memo=memo)
+        # the abstract around its matches if it has any (one scan), else the first page's
+        snip = snippet(abstract, terms, SNIPPET_CHARS, english, fallback=False, language=lang, memo=memo)
+        if not snip:
+            snip = pages[0].snippet if pages and pages[0].snippet else snippet(
+                abstract or info.get("subtitle") or "", terms, SNIPPET_CHARS, english, language=lang, memo=memo)
         return Hit(
             id=r.pub_id,
             slug=info.get("slug", ""),
