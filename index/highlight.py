@@ -31,10 +31,26 @@ def _is_match(folded: str, terms: HighlightTerms, english: bool, language: str =
     return None
 
 
-# A token of TOKEN_RE starts where neither a word character nor a word character followed by
-# an inner dot or apostrophe precedes, and ends where no word (or inner-joined word) follows.
-_TOKEN_START = r"(?<!\w)(?<!\w[.'\u2019])"
-_TOKEN_END = r"(?!\w)(?![.'\u2019]\w)"
+_JOINERS = ".'\u2019"  # inner characters TOKEN_RE keeps inside a word ("u.k", "o'neill")
+
+
+def _wordchar(c: str) -> bool:
+    return c.isalnum() or c == "_"  # what \w matches in a str pattern
+
+
+def _is_token(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] is a whole token as TOKEN_RE splits the text: no word
+    character (or word character and joiner) before it, none (or joiner and word) after."""
+    if start > 0:
+        c = text[start - 1]
+        if _wordchar(c) or (c in _JOINERS and start > 1 and _wordchar(text[start - 2])):
+            return False
+    if end < len(text):
+        c = text[end]
+        if _wordchar(c) or (c in _JOINERS and end + 1 < len(text) and _wordchar(text[end + 1])):
+            return False
+    return True
+
 
 Memo = dict[str, "str | None"]
 
@@ -60,18 +76,19 @@ def _matches(text: str, terms: HighlightTerms, english: bool, first_only: bool =
 
     The words are listed by the regular expression engine and each distinct word is analysed
     once (`memo` carries the analysis across texts searched for the same terms); only the
-    words that match are then located, by one expression naming exactly those tokens.
+    words that match are then located (`str.find`, keeping the places where they are whole
+    tokens).
     """
-    words = set(TOKEN_RE.findall(text))
-    keys = _keys(words, terms, english, language, {} if memo is None else memo)
-    if not keys:
-        return []
-    words = "|".join(re.escape(w) for w in sorted(keys, key=len, reverse=True))
-    found = re.compile(f"{_TOKEN_START}(?:{words}){_TOKEN_END}").finditer(text)
-    if first_only:
-        m = next(found, None)
-        return [] if m is None else [(m.start(), m.end(), keys[m.group()])]
-    return [(m.start(), m.end(), keys[m.group()]) for m in found]
+    keys = _keys(set(TOKEN_RE.findall(text)), terms, english, language, {} if memo is None else memo)
+    out: list[tuple[int, int, str]] = []
+    for word, key in keys.items():
+        at = text.find(word)
+        while at != -1:
+            if _is_token(text, at, at + len(word)):
+                out.append((at, at + len(word), key))
+            at = text.find(word, at + 1)
+    out.sort()
+    return out[:1] if first_only else out
 
 
 def _escape(text: str) -> str:
