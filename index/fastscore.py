@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher
 from whoosh.formats import Positions
+from whoosh.reading import TermNotFound
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
@@ -124,15 +125,74 @@ def _block_arrays(m: Any) -> tuple[np.ndarray, np.ndarray]:
     return ids, w
 
 
+class _Present:
+    """A term found in a segment without a Whoosh 3 term dictionary (read the public way)."""
+
+    def __init__(self, leaf: Any, fieldname: str, text: str) -> None:
+        self.leaf, self.fieldname, self.text = leaf, fieldname, text
+
+    def doc_frequency(self) -> int:
+        return int(self.leaf.doc_frequency(self.fieldname, self.text))
+
+
+def _term_info(leaf: Any, fieldname: str, text: str) -> Any:
+    """The segment's term information for a word (None when the segment lacks it)."""
+    if fieldname not in leaf.schema:
+        return None
+    terms = getattr(leaf, "_terms", None)
+    if isinstance(getattr(terms, "_codec", None), W3Codec):
+        try:
+            return terms.term_info(fieldname, leaf.schema[fieldname].to_bytes(text))  # type: ignore[union-attr]
+        except (TermNotFound, ValueError):
+            return None
+    return _Present(leaf, fieldname, text) if (fieldname, text) in leaf else None
+
+
+class TermLookup:
+    """Term dictionary lookups for one call: each (field, word) is looked up once per
+    segment (Whoosh looks a word up again for its presence, its frequency and its postings,
+    which with many segments costs more than reading short posting lists)."""
+
+    def __init__(self, searcher: Any) -> None:
+        self.parent = searcher.get_parent()
+        self.leaves = self.parent.reader().leaf_readers()
+        self._infos: dict[tuple[str, str], list[Any]] = {}
+
+    def infos(self, fieldname: str, text: str) -> list[Any]:
+        """Per segment (in `leaves` order): the term's information, or None."""
+        key = (fieldname, text)
+        found = self._infos.get(key)
+        if found is None:
+            found = self._infos[key] = [_term_info(leaf, fieldname, text) for leaf, _off in self.leaves]
+        return found
+
+    def present(self, fieldname: str, text: str) -> bool:
+        return any(i is not None for i in self.infos(fieldname, text))
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        return sum(i.doc_frequency() for i in self.infos(fieldname, text) if i is not None)
+
+    def matcher(self, number: int, fieldname: str, text: str) -> Any:
+        """The raw postings (deleted documents included) of the word in segment `number`."""
+        leaf = self.leaves[number][0]
+        info = self.infos(fieldname, text)[number]
+        if isinstance(info, _Present) or info is None:
+            m = leaf.postings(fieldname, text)
+            return m.child if isinstance(m, FilterMatcher) else m
+        terms = leaf._terms
+        tbytes = leaf.schema[fieldname].to_bytes(text)
+        return terms._codec.postings_reader(terms._postfile, info, leaf.schema[fieldname].format,
+                                            term=(fieldname, tbytes))
+
+
 def _leaf_matcher(leaf: Any, fieldname: str, text: str) -> Any:
     m = leaf.postings(fieldname, text)
     return m.child if isinstance(m, FilterMatcher) else m
 
 
-def _postings(leaf: Any, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """(document numbers, weights) of one term in one segment, deleted documents included
-    (callers intersect with the live documents they may show)."""
-    m = _leaf_matcher(leaf, fieldname, text)
+def _postings(m: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(document numbers, weights) of one term's postings in one segment (a raw matcher:
+    deleted documents included, callers intersect with the live documents they may show)."""
     if isinstance(m, W3LeafMatcher):
         id_parts: list[np.ndarray] = []
         weight_parts: list[np.ndarray] = []
@@ -153,11 +213,9 @@ def _postings(leaf: Any, fieldname: str, text: str) -> tuple[np.ndarray, np.ndar
     return np.asarray(ids_l, dtype=np.int64), np.asarray(weights_l, dtype=np.float64)
 
 
-def _postings_at(leaf: Any, fieldname: str, text: str,
-                 wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _postings_at(m: Any, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Like `_postings`, restricted to the (sorted, local) document numbers `wanted`: blocks
     holding none of them are skipped without being decompressed."""
-    m = _leaf_matcher(leaf, fieldname, text)
     n = len(wanted)
     i = 0
     id_parts: list[np.ndarray] = []
@@ -198,13 +256,13 @@ def _postings_at(leaf: Any, fieldname: str, text: str,
 Field = tuple[str, str, float, float, float]  # (field, term, weight, b, average length)
 
 
-def _term_setup(parent: Any, reader: Any, term: BM25FTerm) -> tuple[list[Field], float]:
+def _term_setup(parent: Any, lookup: TermLookup, term: BM25FTerm) -> tuple[list[Field], float]:
     """The fields of `term` present in the index, each with its average length, and the
     term's idf (that of the field where the word is most common), times its boost."""
-    present = [(f, t, w, b) for f, t, w, b in term.parts if f in parent.schema and (f, t) in reader]
+    present = [(f, t, w, b) for f, t, w, b in term.parts if f in parent.schema and lookup.present(f, t)]
     if not present:
         return [], 0.0
-    df = max(parent.doc_frequency(f, t) for f, t, _, _ in present)
+    df = max(lookup.doc_frequency(f, t) for f, t, _, _ in present)
     n = _kind_count(parent, present[0][0])
     idf = log(1.0 + (n - df + 0.5) / (df + 0.5)) * term.boost
     fields = [(f, t, w, b, (parent.field_length(f) / _kind_count(parent, f)) or 1.0)
@@ -236,22 +294,22 @@ def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache,
     With `keep`, the postings of its wanted (field, word) pairs are kept in it."""
     parent = searcher.get_parent()
     total = np.zeros(parent.doc_count_all(), dtype=np.float64)
-    reader = parent.reader()
-    leaves = reader.leaf_readers()
+    lookup = TermLookup(parent)
     for term in terms:
-        fields, idf = _term_setup(parent, reader, term)
+        fields, idf = _term_setup(parent, lookup, term)
         k1 = term.k1
-        for leaf, offset in leaves if fields else ():
+        for number, (leaf, offset) in enumerate(lookup.leaves if fields else ()):
             tf: np.ndarray | None = None
             for f, t, weight, b, avg in fields:
-                if (f, t) not in leaf:
+                if lookup.infos(f, t)[number] is None:
                     continue
+                m = lookup.matcher(number, f, t)
                 if keep is not None and (f, t) in keep.wanted:
-                    kept = _postings_values(leaf, f, t)
+                    kept = _postings_values(m)
                     keep.put(leaf, f, t, kept)
                     ids, w = kept[0], kept[1]
                 else:
-                    ids, w = _postings(leaf, f, t)
+                    ids, w = _postings(m)
                 if not len(ids):
                     continue
                 dl = lengths.at(leaf, f, ids)
@@ -277,12 +335,11 @@ def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int],
         return {}
     parent = searcher.get_parent()
     total = np.zeros(len(wanted), dtype=np.float64)
-    reader = parent.reader()
-    leaves = reader.leaf_readers()
+    lookup = TermLookup(parent)
     for term in terms:
-        fields, idf = _term_setup(parent, reader, term)
+        fields, idf = _term_setup(parent, lookup, term)
         k1 = term.k1
-        for leaf, offset in leaves if fields else ():
+        for number, (leaf, offset) in enumerate(lookup.leaves if fields else ()):
             bounds = np.searchsorted(wanted, [offset, offset + leaf.doc_count_all()])
             lo, hi = int(bounds[0]), int(bounds[1])
             if lo == hi:
@@ -290,9 +347,9 @@ def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int],
             local = wanted[lo:hi] - offset
             tf: np.ndarray | None = None
             for f, t, weight, b, avg in fields:
-                if (f, t) not in leaf:
+                if lookup.infos(f, t)[number] is None:
                     continue
-                ids, w = _postings_at(leaf, f, t, local)
+                ids, w = _postings_at(lookup.matcher(number, f, t), local)
                 if not len(ids):
                     continue
                 dl = lengths.at(leaf, f, ids)
@@ -482,10 +539,8 @@ def _kept_phrase(sub: Any, fieldname: str, local: list[int], offset: int,
         out[d + offset] = out.get(d + offset, 0.0) + words_score * boost
 
 
-def _postings_values(leaf: Any, fieldname: str,
-                     text: Any) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
-    """(document numbers, weights, encoded values) of one term in one segment."""
-    m = _leaf_matcher(leaf, fieldname, text)
+def _postings_values(m: Any) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+    """(document numbers, weights, encoded values) of one term's raw postings in a segment."""
     ids_p: list[np.ndarray] = []
     weights_p: list[np.ndarray] = []
     values: list[bytes] = []
@@ -536,7 +591,7 @@ def phrase_match_all(searcher: Any, phrases: list[Pair],
             texts = _phrase_texts(sub, reader, fieldname, words)
             if texts is None:
                 continue
-            lists = [_postings_values(reader, fieldname, t) for t in texts]
+            lists = [_postings_values(_leaf_matcher(reader, fieldname, t)) for t in texts]
             common = lists[0][0]
             for ids, _w, _v in lists[1:]:
                 common = np.intersect1d(common, ids, assume_unique=True)
