@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3TermInfo
 from whoosh.formats import Positions
-from whoosh.reading import TermNotFound
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
@@ -135,16 +134,14 @@ class _Present:
         return int(self.leaf.doc_frequency(self.fieldname, self.text))
 
 
-def _term_info(leaf: Any, fieldname: str, text: str) -> Any:
+def _term_info(leaf: Any, fieldname: str, text: str, tbytes: bytes | None) -> Any:
     """The segment's term information for a word (None when the segment lacks it)."""
+    terms = getattr(leaf, "_terms", None)
+    if tbytes is not None and isinstance(getattr(terms, "_codec", None), W3Codec):
+        raw = terms._tindex.get(terms._keycoder(fieldname, tbytes))  # type: ignore[union-attr]
+        return None if raw is None else W3TermInfo.from_bytes(raw)
     if fieldname not in leaf.schema:
         return None
-    terms = getattr(leaf, "_terms", None)
-    if isinstance(getattr(terms, "_codec", None), W3Codec):
-        try:
-            return terms.term_info(fieldname, leaf.schema[fieldname].to_bytes(text))  # type: ignore[union-attr]
-        except (TermNotFound, ValueError):
-            return None
     return _Present(leaf, fieldname, text) if (fieldname, text) in leaf else None
 
 
@@ -163,7 +160,14 @@ class TermLookup:
         key = (fieldname, text)
         found = self._infos.get(key)
         if found is None:
-            found = self._infos[key] = [_term_info(leaf, fieldname, text) for leaf, _off in self.leaves]
+            tbytes = None
+            if fieldname in self.parent.schema:
+                try:
+                    tbytes = self.parent.schema[fieldname].to_bytes(text)
+                except ValueError:
+                    tbytes = None
+            found = self._infos[key] = [_term_info(leaf, fieldname, text, tbytes)
+                                        for leaf, _off in self.leaves]
         return found
 
     def present(self, fieldname: str, text: str) -> bool:
