@@ -664,8 +664,11 @@ class SearchIndex:
             return
         by_pub: dict[int, list[tuple[float, int]]] = {}
         page_terms = flat_terms(compiled.page_query)
+        page_phrases = flat_phrases([compiled.page_query]) if page_terms is None else None
         if page_terms is not None:
             page_scores = score_some(s, page_terms, list(owner), self._lengths)
+        elif page_phrases is not None:
+            page_scores = phrase_scores(s, page_phrases, list(owner))
         else:
             page_scores = _score_docs(s, compiled.page_query, list(owner))
         for d, score in page_scores.items():

@@ -160,5 +160,6 @@ def test_phrase_matches_and_scores_same_as_whoosh(segmented: SearchIndex, text: 
 def test_phrase_search_finds_what_whoosh_finds(segmented: SearchIndex) -> None:
     res = segmented.search(SearchRequest('"library closures"'))
     assert [h.id for h in res.hits] == [1] and res.total == 1
-    assert res.hits[0].pages and "<mark>" in res.hits[0].snippet
+    assert sorted(p.page for p in res.hits[0].pages) == [2, 4]  # the pages with the phrase
+    assert "<mark>" in res.hits[0].snippet
     assert res.facets["type"] == [("Report", 1)]
