@@ -35,8 +35,10 @@ from .facets import FacetCache
 from .fastscore import (
     KeptPostings,
     LengthCache,
+    TermLookup,
     flat_phrases,
     flat_terms,
+    live_docs_with,
     phrase_match_all,
     phrase_scores,
     score_all,
@@ -656,8 +658,9 @@ class SearchIndex:
         if not raw or per_hit <= 0 or compiled.page_query is None:
             return
         owner: dict[int, int] = {}
+        lookup = TermLookup(s)
         for r in raw:
-            for d in s.docs_for_query(wq.Term("pid", str(r.pub_id))):
+            for d in live_docs_with(lookup, "pid", str(r.pub_id)):
                 if d != r.docnum:
                     owner[d] = r.pub_id
         if not owner:

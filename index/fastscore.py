@@ -189,6 +189,19 @@ class TermLookup:
                                             term=(fieldname, tbytes))
 
 
+def live_docs_with(lookup: TermLookup, fieldname: str, text: str) -> list[int]:
+    """Global numbers of the live documents containing a word (`docs_for_query` of one
+    term, with one term lookup per segment)."""
+    out: list[int] = []
+    for number, (leaf, offset) in enumerate(lookup.leaves):
+        if lookup.infos(fieldname, text)[number] is None:
+            continue
+        ids, _w = _postings(lookup.matcher(number, fieldname, text))
+        deleted = leaf.has_deletions()
+        out.extend(int(d) + offset for d in ids.tolist() if not (deleted and leaf.is_deleted(d)))
+    return out
+
+
 def _leaf_matcher(leaf: Any, fieldname: str, text: str) -> Any:
     m = leaf.postings(fieldname, text)
     return m.child if isinstance(m, FilterMatcher) else m

@@ -12,9 +12,11 @@ from index.engine import _score_docs
 from index.fastscore import (
     KeptPostings,
     LengthCache,
+    TermLookup,
     _near,
     flat_phrases,
     flat_terms,
+    live_docs_with,
     phrase_match_all,
     phrase_scores,
     score_all,
@@ -163,3 +165,13 @@ def test_phrase_search_finds_what_whoosh_finds(segmented: SearchIndex) -> None:
     assert sorted(p.page for p in res.hits[0].pages) == [2, 4]  # the pages with the phrase
     assert "<mark>" in res.hits[0].snippet
     assert res.facets["type"] == [("Report", 1)]
+
+
+def test_live_documents_of_a_word_skip_deleted_copies(segmented: SearchIndex) -> None:
+    def both(s):  # type: ignore[no-untyped-def]
+        lookup = TermLookup(s)
+        return ({pid: sorted(live_docs_with(lookup, "pid", pid)) for pid in ("1", "2", "9")},
+                {pid: sorted(s.document_numbers(pid=pid)) for pid in ("1", "2", "9")})
+
+    fast, whoosh = segmented._read(both)
+    assert fast == whoosh and fast["9"] == [] and fast["2"]
