@@ -12,6 +12,7 @@ Per-segment field lengths are decoded once and cached (segments never change onc
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from itertools import accumulate
 from math import log
 from pickle import loads
@@ -102,26 +103,65 @@ def _decode_lengths(leaf: Any, fieldname: str) -> np.ndarray:
         return np.array([leaf.doc_field_length(d, fieldname, 0) or 0 for d in range(n)], dtype=np.float32)
 
 
-def _block_arrays(m: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(document numbers, weights) of the current block of a Whoosh 3 leaf matcher, decoded
-    with numpy (the block's positions are unpickled with it but never decoded)."""
-    if m._byteids:  # not a document posting list: let Whoosh decode it
-        if m._ids is None:
-            m._read_ids()
-        if m._weights is None:
-            m._read_weights()
-        return np.asarray(m._ids, dtype=np.int64), np.asarray(m._weights, dtype=np.float64)
-    if m._data is None:
-        m._read_data()
-    ids = np.cumsum(np.asarray(m._data[0], dtype=np.int64))
-    weights = m._data[1]
-    if weights is None:
-        w = np.ones(len(ids), dtype=np.float64)
-    elif isinstance(weights, float):
-        w = np.full(len(ids), weights, dtype=np.float64)
-    else:
-        w = np.asarray(weights, dtype=np.float64)
-    return ids, w
+def _read_blocks(m: Any, wanted: np.ndarray | None = None,
+                 values: bool = False) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+    """Decode the blocks of a Whoosh 3 leaf matcher: (document numbers, weights, encoded
+    values if asked). With `wanted` (sorted local document numbers) only blocks that may hold
+    one of them are decompressed and only those documents are returned.
+
+    The blocks' pickled tuples are gathered in Python lists and converted with numpy once per
+    posting list (ids are delta-coded per block: one cumulative sum, less each block's base).
+    """
+    deltas: list[int] = []
+    weights: list[float] = []
+    sizes: list[int] = []
+    vals: list[bytes] = []
+    wl = wanted.tolist() if wanted is not None else None
+    i = 0
+    while m.is_active():
+        if wl is not None:
+            if i >= len(wl):
+                break
+            top = m._maxid
+            if top < wl[i]:  # no wanted document in this block: skip it undecoded
+                m._next_block()
+                continue
+            i = bisect_right(wl, top, i)
+        if m._data is None:
+            m._read_data()
+        ids, w = m._data[0], m._data[1]
+        k = len(ids)
+        deltas.extend(ids)
+        sizes.append(k)
+        if w is None:
+            weights.extend([1.0] * k)
+        elif isinstance(w, float):
+            weights.extend([w] * k)
+        else:
+            weights.extend(w)
+        if values:
+            m._read_values()
+            vals.extend(m._values)
+        m._next_block()
+    if not sizes:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), vals
+    running = np.cumsum(np.asarray(deltas, dtype=np.int64))
+    ends = np.cumsum(sizes)
+    bases = np.concatenate(([0], running[ends[:-1] - 1]))
+    out_ids = running - np.repeat(bases, sizes)
+    out_w = np.asarray(weights, dtype=np.float64)
+    if wanted is not None and len(wanted):
+        pos = np.minimum(np.searchsorted(wanted, out_ids), len(wanted) - 1)
+        keep = wanted[pos] == out_ids
+        out_ids, out_w = out_ids[keep], out_w[keep]
+        if values:
+            vals = [v for v, k in zip(vals, keep.tolist(), strict=True) if k]
+    return out_ids, out_w, vals
+
+
+def _decodable(m: Any) -> bool:
+    """A Whoosh 3 document posting list (anything else is read through the matcher API)."""
+    return isinstance(m, W3LeafMatcher) and not m._byteids
 
 
 class _Present:
@@ -210,17 +250,9 @@ def _leaf_matcher(leaf: Any, fieldname: str, text: str) -> Any:
 def _postings(m: Any) -> tuple[np.ndarray, np.ndarray]:
     """(document numbers, weights) of one term's postings in one segment (a raw matcher:
     deleted documents included, callers intersect with the live documents they may show)."""
-    if isinstance(m, W3LeafMatcher):
-        id_parts: list[np.ndarray] = []
-        weight_parts: list[np.ndarray] = []
-        while m.is_active():
-            ids, w = _block_arrays(m)
-            id_parts.append(ids)
-            weight_parts.append(w)
-            m._next_block()
-        if not id_parts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-        return np.concatenate(id_parts), np.concatenate(weight_parts)
+    if _decodable(m):
+        ids, w, _v = _read_blocks(m)
+        return ids, w
     ids_l: list[int] = []
     weights_l: list[float] = []
     while m.is_active():
@@ -233,41 +265,22 @@ def _postings(m: Any) -> tuple[np.ndarray, np.ndarray]:
 def _postings_at(m: Any, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Like `_postings`, restricted to the (sorted, local) document numbers `wanted`: blocks
     holding none of them are skipped without being decompressed."""
-    n = len(wanted)
-    i = 0
-    id_parts: list[np.ndarray] = []
-    weight_parts: list[np.ndarray] = []
-    if isinstance(m, W3LeafMatcher):
-        while m.is_active() and i < n:
-            top = m._maxid
-            if top >= wanted[i]:
-                ids, w = _block_arrays(m)
-                j = int(np.searchsorted(wanted, top, "right"))
-                here = wanted[i:j]  # the wanted documents this block may hold
-                pos = np.minimum(np.searchsorted(here, ids), len(here) - 1)
-                keep = here[pos] == ids
-                if keep.any():
-                    id_parts.append(ids[keep])
-                    weight_parts.append(w[keep])
-                i = j
-            m._next_block()
-    else:
-        ids_l: list[int] = []
-        weights_l: list[float] = []
-        for d in wanted.tolist():
+    if _decodable(m):
+        ids, w, _v = _read_blocks(m, wanted)
+        return ids, w
+    ids_l: list[int] = []
+    weights_l: list[float] = []
+    for d in wanted.tolist():
+        if not m.is_active():
+            break
+        if m.id() < d:
+            m.skip_to(d)
             if not m.is_active():
                 break
-            if m.id() < d:
-                m.skip_to(d)
-                if not m.is_active():
-                    break
-            if m.id() == d:
-                ids_l.append(d)
-                weights_l.append(m.weight())
-        return np.asarray(ids_l, dtype=np.int64), np.asarray(weights_l, dtype=np.float64)
-    if not id_parts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    return np.concatenate(id_parts), np.concatenate(weight_parts)
+        if m.id() == d:
+            ids_l.append(d)
+            weights_l.append(m.weight())
+    return np.asarray(ids_l, dtype=np.int64), np.asarray(weights_l, dtype=np.float64)
 
 
 Field = tuple[str, str, float, float, float]  # (field, term, weight, b, average length)
@@ -558,28 +571,15 @@ def _kept_phrase(sub: Any, fieldname: str, local: list[int], offset: int,
 
 def _postings_values(m: Any) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
     """(document numbers, weights, encoded values) of one term's raw postings in a segment."""
-    ids_p: list[np.ndarray] = []
-    weights_p: list[np.ndarray] = []
-    values: list[bytes] = []
-    if isinstance(m, W3LeafMatcher):
-        while m.is_active():
-            ids, w = _block_arrays(m)
-            m._read_values()
-            ids_p.append(ids)
-            weights_p.append(w)
-            values.extend(m._values)
-            m._next_block()
-    else:
-        ids_l, w_l = [], []
-        while m.is_active():
-            ids_l.append(m.id())
-            w_l.append(m.weight())
-            values.append(m.value())
-            m.next()
-        ids_p, weights_p = [np.asarray(ids_l, dtype=np.int64)], [np.asarray(w_l, dtype=np.float64)]
-    if not ids_p:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), values
-    return np.concatenate(ids_p), np.concatenate(weights_p), values
+    if _decodable(m):
+        return _read_blocks(m, values=True)
+    ids_l, w_l, values = [], [], []
+    while m.is_active():
+        ids_l.append(m.id())
+        w_l.append(m.weight())
+        values.append(m.value())
+        m.next()
+    return np.asarray(ids_l, dtype=np.int64), np.asarray(w_l, dtype=np.float64), values
 
 
 def _word_scores(scorer: Any, weights: np.ndarray, lengths: np.ndarray) -> np.ndarray:
