@@ -506,6 +506,7 @@ def phrase_scores(searcher: Any, phrases: list[Pair], docnums: list[int],
         return out
     parent = searcher.get_parent()
     weighting = parent.weighting
+    word_scorers: dict[tuple[str, str], Any] = {}
     for sub, offset in parent.leaf_searchers():
         end = offset + sub.doc_count_all()
         local = [d - offset for d in wanted if offset <= d < end]
@@ -513,16 +514,21 @@ def phrase_scores(searcher: Any, phrases: list[Pair], docnums: list[int],
             continue
         reader = sub.reader()
         for fieldname, words, slop, boost in phrases:
+            scorable = fieldname in sub.schema and sub.schema[fieldname].scorable
+            if kept is not None and scorable and all((fieldname, w) in kept.wanted for w in words):
+                # the first pass kept every word's postings that this segment has: a word
+                # missing there is missing from the segment, and the phrase cannot match
+                lists = [kept.get(reader, fieldname, w) for w in words]
+                if all(x is not None for x in lists):
+                    known = [x for x in lists if x is not None]
+                    _kept_phrase(sub, fieldname, words, local, offset, known, slop, boost, out,
+                                 word_scorers)
+                continue
             texts = _phrase_texts(sub, reader, fieldname, words)
             if texts is None:
                 continue
             decode = _positions_decoder(sub.schema[fieldname])
             scorers = [weighting.scorer(sub, fieldname, t) for t in texts]
-            lists = [kept.get(reader, fieldname, w) for w in words] if kept is not None else []
-            if lists and all(x is not None for x in lists) and all(hasattr(sc, "_score") for sc in scorers):
-                known = [x for x in lists if x is not None]
-                _kept_phrase(sub, fieldname, local, offset, known, scorers, decode, slop, boost, out)
-                continue
             ms = [reader.postings(fieldname, t) for t in texts]
             for d in local:
                 here = True
@@ -544,11 +550,13 @@ def phrase_scores(searcher: Any, phrases: list[Pair], docnums: list[int],
     return out
 
 
-def _kept_phrase(sub: Any, fieldname: str, local: list[int], offset: int,
-                 lists: list[tuple[np.ndarray, np.ndarray, list[bytes]]], scorers: list[Any],
-                 decode: Any, slop: int, boost: float, out: dict[int, float]) -> None:
+def _kept_phrase(sub: Any, fieldname: str, words: tuple[str, ...], local: list[int], offset: int,
+                 lists: list[tuple[np.ndarray, np.ndarray, list[bytes]]], slop: int, boost: float,
+                 out: dict[int, float], word_scorers: dict[tuple[str, str], Any]) -> None:
     """`phrase_scores` for one phrase from postings already in memory: the same matches and
-    arithmetic as Whoosh's matchers (`scorer.score` is `_score(weight, field length)`)."""
+    arithmetic as Whoosh's matchers (a term scorer's `score` is `_score(weight, field
+    length)`). Scorers are made only when a document matches, once per word: a BM25 term
+    scorer's `_score` uses the collection's statistics only, not its segment's."""
     docs = np.asarray(local, dtype=np.int64)
     here = np.ones(len(docs), dtype=bool)
     at = []
@@ -558,10 +566,22 @@ def _kept_phrase(sub: Any, fieldname: str, local: list[int], offset: int,
         pos = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
         here &= ids[pos] == docs
         at.append(pos)
-    for k in np.nonzero(here)[0].tolist():
+    found = np.nonzero(here)[0].tolist()
+    if not found:
+        return
+    field = sub.schema[fieldname]
+    decode = _positions_decoder(field)
+    scorers: list[Any] | None = None
+    for k in found:
         idx = [int(a[k]) for a in at]
         if not _chained([decode(v[i]) for (_ids, _w, v), i in zip(lists, idx, strict=True)], slop):
             continue
+        if scorers is None:
+            weighting = sub.get_parent().weighting
+            for w in words:
+                if (fieldname, w) not in word_scorers:
+                    word_scorers[(fieldname, w)] = weighting.scorer(sub, fieldname, field.to_bytes(w))
+            scorers = [word_scorers[(fieldname, w)] for w in words]
         d = int(docs[k])
         length = sub.doc_field_length(d, fieldname, 1)
         words_score = sum(sc._score(float(w[i]), length)
