@@ -669,7 +669,8 @@ class SearchIndex:
         page_terms = flat_terms(compiled.page_query)
         page_phrases = flat_phrases([compiled.page_query]) if page_terms is None else None
         if page_terms is not None:
-            page_scores = score_some(s, page_terms, list(owner), self._lengths)
+            # float64 lengths: the same page scores as Whoosh's matchers gave before
+            page_scores = score_some(s, page_terms, list(owner), self._lengths, exact_lengths=True)
         elif page_phrases is not None:
             page_scores = phrase_scores(s, page_phrases, list(owner))
         else:

@@ -356,10 +356,14 @@ def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache,
 
 
 def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int],
-               lengths: LengthCache) -> dict[int, float]:
+               lengths: LengthCache, exact_lengths: bool = False) -> dict[int, float]:
     """`score_all` for the given documents only: {document number: score} of those that
     match. Postings blocks holding none of the documents are skipped undecoded, so scoring
-    a few hundred documents does not read every posting of common words."""
+    a few hundred documents does not read every posting of common words.
+
+    With `exact_lengths` field lengths enter the arithmetic as float64, as in Whoosh's own
+    `BM25FTerm` matcher (`score_all`, and so ranking, uses them as float32).
+    """
     wanted = np.unique(np.asarray(docnums, dtype=np.int64))
     if not len(wanted):
         return {}
@@ -383,6 +387,8 @@ def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int],
                 if not len(ids):
                     continue
                 dl = lengths.at(leaf, f, ids)
+                if exact_lengths:
+                    dl = dl.astype(np.float64)
                 part = weight * w / ((1.0 - b) + b * dl / avg)
                 if tf is None:
                     tf = np.zeros(len(local), dtype=np.float64)

@@ -175,3 +175,19 @@ def test_live_documents_of_a_word_skip_deleted_copies(segmented: SearchIndex) ->
 
     fast, whoosh = segmented._read(both)
     assert fast == whoosh and fast["9"] == [] and fast["2"]
+
+
+def test_page_scores_as_whoosh_scored_them(segmented: SearchIndex) -> None:
+    compiled = compile_query(parse("library closures volunteers"), segmented.ranking)
+    terms = flat_terms(compiled.page_query)
+    assert terms is not None
+
+    def both(s):  # type: ignore[no-untyped-def]
+        live = [d for d in range(s.doc_count_all()) if not s.ixreader.is_deleted(d)]
+        return (score_some(s, terms, live, LengthCache(), exact_lengths=True),
+                _score_docs(s, compiled.page_query, live))
+
+    fast, slow = segmented._read(both)
+    assert fast.keys() == slow.keys() and len(slow) >= 2
+    for d, score in slow.items():
+        assert fast[d] == pytest.approx(score, rel=1e-12)
