@@ -1,6 +1,10 @@
 """Search latency at 1,000 and 10,000 publications built from the corpus's own text.
 
-Usage: python bench/search.py [--sizes 1000,10000] [--repeat 3]
+Usage: python bench/search.py [--sizes 1000,10000] [--repeat 3] [--index DIR]
+
+With `--index DIR` each size's index is kept in DIR/index-N and reused by later runs (a
+10,000-publication build takes about half an hour); it is rebuilt only when missing or built
+with another schema version.
 
 Publications are made from the text-bearing corpus PDFs: each one takes the pages of a corpus
 document (rotated so that no two are identical) and a title from its first lines, so lengths
@@ -11,7 +15,8 @@ and best pages per hit, with snippets taken from the page text as the catalogue 
 Printed: build time and rate, peak build memory, index size, and p50/p95 per query kind,
 beside a bare Whoosh search of the same queries on the same index (Whoosh's own query parser
 and BM25F, OR of the words over title and body, top 10 with stored fields, no facets, no
-snippets, no pages) measured in the same run.
+snippets, no pages) measured in the same run, query by query alternating with the full path.
+Also printed: the measuring process's memory and what the index's per-searcher caches hold.
 """
 
 from __future__ import annotations
@@ -107,8 +112,15 @@ def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def measure(directory: Path, n: int, repeat: int) -> dict[str, list[float]]:
+Timings = dict[str, list[float]]
+
+
+def measure(directory: Path, n: int, repeat: int) -> tuple[Timings, Timings, dict[str, float]]:
+    """Time every query through the full path and as a bare Whoosh search of the same index,
+    alternating query by query (so both see the same machine load). Returns (full, bare)
+    timings in ms per query kind, and memory figures in MB."""
     from index import SearchIndex, SearchRequest
+    from index.baseline import BareSearch
 
     pages = {d.id: d.pages for d in make_docs(n)} if n <= 2000 else None
     texts = corpus_texts()
@@ -121,35 +133,34 @@ def measure(directory: Path, n: int, repeat: int) -> dict[str, list[float]]:
         rotated = p[shift:] + p[:shift]
         return rotated[page - 1] if page <= len(rotated) else ""
 
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     index = SearchIndex(directory)
-    timings: dict[str, list[float]] = {kind: [] for kind in QUERIES}
-    for q in [q for qs in QUERIES.values() for q in qs]:  # warm the caches once
-        index.search(SearchRequest(query=q), page_text=page_text)
-    for _ in range(repeat):
-        for kind, qs in QUERIES.items():
-            for q in qs:
-                start = time.perf_counter()
-                index.search(SearchRequest(query=q, limit=10), page_text=page_text)
-                timings[kind].append((time.perf_counter() - start) * 1000)
-    index.close()
-    return timings
-
-
-def measure_bare(directory: Path, repeat: int) -> dict[str, list[float]]:
-    """The same queries as a bare Whoosh search of the same index (the yardstick)."""
-    from index.baseline import BareSearch
-
-    timings: dict[str, list[float]] = {kind: [] for kind in QUERIES}
+    full: dict[str, list[float]] = {kind: [] for kind in QUERIES}
+    bare_t: dict[str, list[float]] = {kind: [] for kind in QUERIES}
     with BareSearch(directory) as bare:
-        for q in [q for qs in QUERIES.values() for q in qs]:
+        start = time.perf_counter()
+        for q in [q for qs in QUERIES.values() for q in qs]:  # warm the caches once
+            index.search(SearchRequest(query=q), page_text=page_text)
             bare.search(q)
+        warm = time.perf_counter() - start
         for _ in range(repeat):
             for kind, qs in QUERIES.items():
                 for q in qs:
                     start = time.perf_counter()
+                    index.search(SearchRequest(query=q, limit=10), page_text=page_text)
+                    full[kind].append((time.perf_counter() - start) * 1000)
+                    start = time.perf_counter()
                     bare.search(q, limit=10)
-                    timings[kind].append((time.perf_counter() - start) * 1000)
-    return timings
+                    bare_t[kind].append((time.perf_counter() - start) * 1000)
+    caches = index.cache_bytes()
+    index.close()
+    memory = {
+        "before": before,
+        "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "caches": sum(caches.values()) / 1e6,
+        "warm": warm,
+    }
+    return full, bare_t, memory
 
 
 def pct(values: list[float], p: float) -> float:
@@ -190,16 +201,21 @@ def main() -> None:
                 print(f"\n{n:,} publications: built in {built['seconds']:.0f} s "
                       f"({n / built['seconds']:.1f} publications/s), peak build memory "
                       f"{built['peak_mb']:.0f} MB, index {dir_size(directory) / 1e6:.0f} MB")
-            timings = measure(directory, n, args.repeat)
-            bare = measure_bare(directory, args.repeat)
+            timings, bare, memory = measure(directory, n, args.repeat)
             everything = [t for ts in timings.values() for t in ts]
             bare_all = [t for ts in bare.values() for t in ts]
+            print(f"  first pass over the queries (opening the index, filling caches): "
+                  f"{memory['warm']:.1f} s")
+            print(f"  memory of this process: {memory['before']:.0f} MB before opening the index, "
+                  f"peak {memory['peak']:.0f} MB after the queries; per-searcher caches "
+                  f"{memory['caches']:.1f} MB")
             print(f"  {'queries':16}{'n':>4}{'p50 ms':>10}{'p95 ms':>10}"
                   f"{'bare p50':>10}{'bare p95':>10}{'p95 ratio':>11}")
             for kind, ts in [*timings.items(), ("all", everything)]:
                 b = bare_all if kind == "all" else bare[kind]
+                ratio = pct(ts, 0.95) / pct(b, 0.95)
                 print(f"  {kind:16}{len(ts):4}{pct(ts, 0.5):10.1f}{pct(ts, 0.95):10.1f}"
-                      f"{pct(b, 0.5):10.1f}{pct(b, 0.95):10.1f}{pct(ts, 0.95) / pct(b, 0.95):11.2f}")
+                      f"{pct(b, 0.5):10.1f}{pct(b, 0.95):10.1f}{ratio:11.2f}")
 
 
 if __name__ == "__main__":

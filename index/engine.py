@@ -31,10 +31,23 @@ from .documents import (
     SearchResult,
 )
 from .errors import IndexUnavailable
-from .facets import FacetCache, count_facets
-from .fastscore import LengthCache, flat_terms, score_all, segment_key, top_docs
+from .facets import FacetCache
+from .fastscore import (
+    KeptPostings,
+    LengthCache,
+    TermLookup,
+    flat_phrases,
+    flat_terms,
+    live_docs_with,
+    phrase_match_all,
+    phrase_scores,
+    score_all,
+    score_some,
+    segment_key,
+    top_docs,
+)
 from .feedback import doc_text, feedback_terms, key_terms, stems_of
-from .highlight import has_match, snippet
+from .highlight import Memo, snippet
 from .query import parse, parse_year_value
 from .querybuild import ALL_FIELDS, Compiled, HighlightTerms, _Builder, compile_query, expansion_query
 from .ranking import PortalBM25, Ranking
@@ -232,6 +245,15 @@ class SearchIndex:
                         raise IndexUnavailable(f"the search index could not be read: {exc}") from exc
             time.sleep(0.01)
         raise IndexUnavailable("the search index could not be read")  # pragma: no cover
+
+    def cache_bytes(self) -> dict[str, int]:
+        """Memory held by the per-index caches of the query path, in bytes: field lengths
+        (one byte per document and field used), facet values, the status filter."""
+        with self._lock:
+            filters = sum(len(v) for v in self._filter_cache.values()) * 8  # about, as int ids
+            mask = self._mask_cache[1].nbytes if self._mask_cache is not None else 0
+            return {"lengths": self._lengths.nbytes(), "facets": self._facets.nbytes(),
+                    "filters": filters + mask}
 
     def close(self) -> None:
         """Release open files."""
@@ -459,10 +481,13 @@ class SearchIndex:
                 matched = self._matched(s, compiled, allowed)
                 scores = mask = None
             else:
-                scores, mask = fast
-                matched = np.nonzero(mask)[0].tolist()
-            total = len(matched)
-            facets = count_facets(self._facets.payloads(s), matched, req.facet_limit) if req.facets else {}
+                scores, mask, kept = fast
+                matched = None  # listed only if a sort other than relevance needs it
+            total = len(matched) if mask is None else int(np.count_nonzero(mask))
+            if req.facets:
+                facets = self._facets.table(s).count(matched if mask is None else mask, req.facet_limit)
+            else:
+                facets = {}
             start = (page - 1) * limit
             raw: list[_RawHit] = []
             if start < total and page * limit <= MAX_WINDOW:
@@ -470,8 +495,10 @@ class SearchIndex:
                     ranked = self._relevance(s, compiled, page * limit, lambda k: first[:k])
                 elif scores is not None and sort == "relevance":
                     ranked = self._relevance(s, compiled, page * limit,
-                                             lambda k: top_docs(scores, mask, k))
+                                             lambda k: top_docs(scores, mask, k), kept)
                 else:
+                    if matched is None:
+                        matched = np.nonzero(mask)[0].tolist()
                     ranked = self._ranked(s, compiled, set(matched), sort, page * limit)
                 raw = self._load(s, ranked[start:])
                 self._attach_pages(s, compiled, raw, max(0, min(req.max_pages_per_hit, 50)))
@@ -482,7 +509,8 @@ class SearchIndex:
 
         total, raw, facets, suggestion = self._read(run)
         terms = compiled.highlight if req.snippets else None
-        hits = [self._make_hit(r, terms, page_text if req.snippets else None) for r in raw]
+        memos: dict[tuple[bool, str], Memo] = {}  # which words match, shared by the hits
+        hits = [self._make_hit(r, terms, page_text if req.snippets else None, memos) for r in raw]
         return SearchResult(parsed.text, total, page, limit, hits, facets, suggestion)
 
     def _match_and_rank(self, s: Any, compiled: Compiled, allowed: frozenset[int] | None,
@@ -558,20 +586,29 @@ class SearchIndex:
         return _pairs(_top(s, q, n, allow=matched, sortedby=_sort_facet(sort)))
 
     def _fast_match(self, s: Any, compiled: Compiled,
-                    allowed: frozenset[int] | None) -> tuple[Any, Any] | None:
+                    allowed: frozenset[int] | None) -> tuple[Any, Any, KeptPostings | None] | None:
         """(scores of every document, mask of the matches) when the query is an OR of words
-        (see fastscore); None for other query shapes, which take the general path."""
+        or of phrases (see fastscore); None for other query shapes, which take the general
+        path."""
         terms = flat_terms(compiled.match)
-        if terms is None:
-            return None
-        scores = score_all(s, terms, self._lengths)
-        mask = scores > 0
+        kept = None
+        if terms is not None:
+            boosts = flat_phrases(compiled.boosts) if compiled.boosts else None
+            if boosts:  # keep the boosts' words' postings (positions included) for them
+                kept = KeptPostings({(f, w) for f, words, _slop, _boost in boosts for w in words})
+            scores = score_all(s, terms, self._lengths, kept)
+            mask = scores > 0
+        else:
+            phrases = flat_phrases([compiled.match]) if compiled.match is not None else None
+            if phrases is None:
+                return None
+            scores, mask = phrase_match_all(s, phrases, self._lengths)
         if allowed is not None:
             mask &= self._allowed_mask(allowed, len(scores))
         if compiled.exclude is not None and mask.any():
             gone = np.fromiter(s.docs_for_query(compiled.exclude), dtype=np.int64)
             mask[gone[gone < len(mask)]] = False
-        return scores, mask
+        return scores, mask, kept
 
     def _allowed_mask(self, allowed: frozenset[int], size: int) -> Any:
         cached = self._mask_cache
@@ -585,7 +622,8 @@ class SearchIndex:
         return mask
 
     def _relevance(self, s: Any, compiled: Compiled, n: int,
-                   first_pass: Callable[[int], list[tuple[int, float]]]) -> list[tuple[int, float]]:
+                   first_pass: Callable[[int], list[tuple[int, float]]],
+                   kept: KeptPostings | None = None) -> list[tuple[int, float]]:
         """Rank by relevance: the match query plus proximity boosts, then (for natural-language
         questions) pseudo-relevance feedback re-ranking the first pass's best `prf_rerank`.
 
@@ -599,8 +637,13 @@ class SearchIndex:
         if compiled.boosts:
             # phrase positions are costly in long texts: boost the best candidates only
             nb = max(n + BOOST_MARGIN, MIN_BOOSTED)
-            boost_q = compiled.boosts[0] if len(compiled.boosts) == 1 else wq.Or(compiled.boosts)
-            extra_b = _score_docs(s, boost_q, [d for d, _ in first[:nb]])
+            best = [d for d, _ in first[:nb]]
+            phrases = flat_phrases(compiled.boosts)
+            if phrases is not None:
+                extra_b = phrase_scores(s, phrases, best, kept)
+            else:
+                boost_q = compiled.boosts[0] if len(compiled.boosts) == 1 else wq.Or(compiled.boosts)
+                extra_b = _score_docs(s, boost_q, best)
             first = sorted(((d, sc + extra_b.get(d, 0.0)) for d, sc in first), key=lambda x: (-x[1], x[0]))
         if not use_prf:
             return self._regularised(s, compiled, first)[:n]
@@ -619,8 +662,7 @@ class SearchIndex:
         head, tail = ranked[: r.prf_rerank], ranked[r.prf_rerank :]
         exp_terms = flat_terms(exp)
         if exp_terms is not None:
-            all_scores = score_all(s, exp_terms, self._lengths)
-            extra = {d: float(all_scores[d]) for d, _ in head if all_scores[d] > 0}
+            extra = score_some(s, exp_terms, [d for d, _ in head], self._lengths)
         else:
             extra = _score_docs(s, exp, [d for d, _ in head])
         if r.prf_cap > 0 and extra and head:
@@ -647,14 +689,24 @@ class SearchIndex:
         if not raw or per_hit <= 0 or compiled.page_query is None:
             return
         owner: dict[int, int] = {}
+        lookup = TermLookup(s)
         for r in raw:
-            for d in s.docs_for_query(wq.Term("pid", str(r.pub_id))):
+            for d in live_docs_with(lookup, "pid", str(r.pub_id)):
                 if d != r.docnum:
                     owner[d] = r.pub_id
         if not owner:
             return
         by_pub: dict[int, list[tuple[float, int]]] = {}
-        for d, score in _score_docs(s, compiled.page_query, list(owner)).items():
+        page_terms = flat_terms(compiled.page_query)
+        page_phrases = flat_phrases([compiled.page_query]) if page_terms is None else None
+        if page_terms is not None:
+            # float64 lengths: the same page scores as Whoosh's matchers gave before
+            page_scores = score_some(s, page_terms, list(owner), self._lengths, exact_lengths=True)
+        elif page_phrases is not None:
+            page_scores = phrase_scores(s, page_phrases, list(owner))
+        else:
+            page_scores = _score_docs(s, compiled.page_query, list(owner))
+        for d, score in page_scores.items():
             by_pub.setdefault(owner[d], []).append((score, d))
         for r in raw:
             best = sorted(by_pub.get(r.pub_id, []), key=lambda x: (-x[0], x[1]))[:per_hit]
@@ -684,10 +736,12 @@ class SearchIndex:
         q = wq.And([p for p in parts if p is not None])
         return sum(1 for d in s.docs_for_query(q) if allowed is None or d in allowed)
 
-    def _make_hit(self, r: _RawHit, terms: HighlightTerms | None, page_text: PageText | None) -> Hit:
+    def _make_hit(self, r: _RawHit, terms: HighlightTerms | None, page_text: PageText | None,
+                  memos: dict[tuple[bool, str], Memo] | None = None) -> Hit:
         info = r.info
         english = bool(info.get("english", True))
         lang = "" if english else str(info.get("language") or "")
+        memo = (memos if memos is not None else {}).setdefault((english, lang), {})
         pages: list[PageHit] = []
         if terms is None:  # snippets not wanted
             return Hit(id=r.pub_id, slug=info.get("slug", ""), title=info.get("title", ""),
@@ -701,15 +755,14 @@ class SearchIndex:
                     text = page_text(r.pub_id, number) or ""
                 except LookupError:
                     text = ""
-            pages.append(PageHit(number, snippet(text, terms, SNIPPET_CHARS, english, language=lang), score))
+            pages.append(PageHit(number, snippet(text, terms, SNIPPET_CHARS, english, language=lang, memo=memo),
+                                 score))
         abstract = info.get("abstract") or ""
-        if abstract and has_match(abstract, terms, english, language=lang):
-            snip = snippet(abstract, terms, SNIPPET_CHARS, english, language=lang)
-        elif pages and pages[0].snippet:
-            snip = pages[0].snippet
-        else:
-            snip = snippet(abstract or info.get("subtitle") or "", terms, SNIPPET_CHARS, english,
-                           language=lang)
+        # the abstract around its matches if it has any (one scan), else the first page's
+        snip = snippet(abstract, terms, SNIPPET_CHARS, english, fallback=False, language=lang, memo=memo)
+        if not snip:
+            snip = pages[0].snippet if pages and pages[0].snippet else snippet(
+                abstract or info.get("subtitle") or "", terms, SNIPPET_CHARS, english, language=lang, memo=memo)
         return Hit(
             id=r.pub_id,
             slug=info.get("slug", ""),

@@ -12,18 +12,24 @@ Per-segment field lengths are decoded once and cached (segments never change onc
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
+from itertools import accumulate
 from math import log
+from pickle import loads
 from typing import Any
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3TermInfo
+from whoosh.formats import Positions
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
 from .bm25f import BM25FTerm, _kind_count
+from .ranking import _Scorer
 
-_BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+_BYTE_LENGTHS32 = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 
 
 def flat_terms(q: wq.Query | None) -> list[BM25FTerm] | None:
@@ -36,13 +42,15 @@ def flat_terms(q: wq.Query | None) -> list[BM25FTerm] | None:
 
 
 class LengthCache:
-    """Field lengths per segment as float arrays, decoded once per segment."""
+    """Field lengths per segment, decoded once per segment and kept as their one-byte codes
+    (a quarter of the memory of floats; `at` maps them to lengths on use)."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, str], np.ndarray] = {}
         self._lock = threading.Lock()
 
     def lengths(self, leaf: Any, fieldname: str) -> np.ndarray:
+        """The field's length code (uint8) or length (float32) of every document of `leaf`."""
         key = (segment_key(leaf), fieldname)
         with self._lock:
             arr = self._cache.get(key)
@@ -51,6 +59,16 @@ class LengthCache:
             with self._lock:
                 self._cache[key] = arr
         return arr
+
+    def at(self, leaf: Any, fieldname: str, ids: np.ndarray) -> np.ndarray:
+        """Lengths (float32) of the field in the documents `ids` of `leaf`."""
+        arr = self.lengths(leaf, fieldname)[ids]
+        return _BYTE_LENGTHS32[arr] if arr.dtype == np.uint8 else arr
+
+    def nbytes(self) -> int:
+        """Memory held by the cached arrays."""
+        with self._lock:
+            return sum(a.nbytes for a in self._cache.values())
 
     def forget_except(self, keys: set[str]) -> None:
         """Drop the arrays of segments no longer in use."""
@@ -73,72 +91,314 @@ def _decode_lengths(leaf: Any, fieldname: str) -> np.ndarray:
 
         reader = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)  # type: ignore[union-attr]
         if reader is None:
-            return np.zeros(n, dtype=np.float32)
-        raw = np.fromiter((reader[d] for d in range(n)), dtype=np.uint8, count=n)
-        return _BYTE_LENGTHS[raw].astype(np.float32)
+            return np.zeros(n, dtype=np.uint8)  # code 0 is length 0
+        if getattr(reader, "_typecode", None) == "B" and getattr(reader, "_fixedlen", None) == 1:
+            # one byte per document, stored contiguously: read them in one go
+            count = min(int(reader._count), n)
+            out = np.full(n, int(reader._default), dtype=np.uint8)
+            out[:count] = np.frombuffer(reader._dbfile.get(reader._basepos, count), dtype=np.uint8)
+            return out
+        return np.fromiter((reader[d] for d in range(n)), dtype=np.uint8, count=n)
     except (AttributeError, ImportError, TypeError):  # another codec: the public, slower way
         return np.array([leaf.doc_field_length(d, fieldname, 0) or 0 for d in range(n)], dtype=np.float32)
 
 
-def _postings(leaf: Any, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """(document numbers, weights) of one term in one segment, deleted documents included
-    (callers intersect with the live documents they may show)."""
-    m = leaf.postings(fieldname, text)
-    if isinstance(m, FilterMatcher):
-        m = m.child
-    ids: list[int] = []
+def _read_blocks(m: Any, wanted: np.ndarray | None = None,
+                 values: bool = False) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+    """Decode the blocks of a Whoosh 3 leaf matcher: (document numbers, weights, encoded
+    values if asked). With `wanted` (sorted local document numbers) only blocks that may hold
+    one of them are decompressed and only those documents are returned.
+
+    The blocks' pickled tuples are gathered in Python lists and converted with numpy once per
+    posting list (ids are delta-coded per block: one cumulative sum, less each block's base).
+    """
+    deltas: list[int] = []
     weights: list[float] = []
-    if isinstance(m, W3LeafMatcher):
-        while m.is_active():
-            if m._ids is None:
-                m._read_ids()
-            if m._weights is None:
-                m._read_weights()
-            ids.extend(m._ids)
-            weights.extend(m._weights)
-            m._next_block()
-    else:
-        while m.is_active():
-            ids.append(m.id())
-            weights.append(m.weight())
-            m.next()
-    return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
+    sizes: list[int] = []
+    vals: list[bytes] = []
+    wl = wanted.tolist() if wanted is not None else None
+    i = 0
+    while m.is_active():
+        if wl is not None:
+            if i >= len(wl):
+                break
+            top = m._maxid
+            if top < wl[i]:  # no wanted document in this block: skip it undecoded
+                m._next_block()
+                continue
+            i = bisect_right(wl, top, i)
+        if m._data is None:
+            m._read_data()
+        ids, w = m._data[0], m._data[1]
+        k = len(ids)
+        deltas.extend(ids)
+        sizes.append(k)
+        if w is None:
+            weights.extend([1.0] * k)
+        elif isinstance(w, float):
+            weights.extend([w] * k)
+        else:
+            weights.extend(w)
+        if values:
+            m._read_values()
+            vals.extend(m._values)
+        m._next_block()
+    if not sizes:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), vals
+    running = np.cumsum(np.asarray(deltas, dtype=np.int64))
+    ends = np.cumsum(sizes)
+    bases = np.concatenate(([0], running[ends[:-1] - 1]))
+    out_ids = running - np.repeat(bases, sizes)
+    out_w = np.asarray(weights, dtype=np.float64)
+    if wanted is not None and len(wanted):
+        pos = np.minimum(np.searchsorted(wanted, out_ids), len(wanted) - 1)
+        keep = wanted[pos] == out_ids
+        out_ids, out_w = out_ids[keep], out_w[keep]
+        if values:
+            vals = [v for v, k in zip(vals, keep.tolist(), strict=True) if k]
+    return out_ids, out_w, vals
 
 
-def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache) -> np.ndarray:
-    """BM25F score of the OR of `terms` for every document number of `searcher` (0: no match)."""
+def _decodable(m: Any) -> bool:
+    """A Whoosh 3 document posting list (anything else is read through the matcher API)."""
+    return isinstance(m, W3LeafMatcher) and not m._byteids
+
+
+class _Present:
+    """A term found in a segment without a Whoosh 3 term dictionary (read the public way)."""
+
+    def __init__(self, leaf: Any, fieldname: str, text: str) -> None:
+        self.leaf, self.fieldname, self.text = leaf, fieldname, text
+
+    def doc_frequency(self) -> int:
+        return int(self.leaf.doc_frequency(self.fieldname, self.text))
+
+
+def _term_info(leaf: Any, fieldname: str, text: str, tbytes: bytes | None) -> Any:
+    """The segment's term information for a word (None when the segment lacks it)."""
+    terms = getattr(leaf, "_terms", None)
+    if tbytes is not None and isinstance(getattr(terms, "_codec", None), W3Codec):
+        raw = terms._tindex.get(terms._keycoder(fieldname, tbytes))  # type: ignore[union-attr]
+        return None if raw is None else W3TermInfo.from_bytes(raw)
+    if fieldname not in leaf.schema:
+        return None
+    return _Present(leaf, fieldname, text) if (fieldname, text) in leaf else None
+
+
+class TermLookup:
+    """Term dictionary lookups for one call: each (field, word) is looked up once per
+    segment (Whoosh looks a word up again for its presence, its frequency and its postings,
+    which with many segments costs more than reading short posting lists)."""
+
+    def __init__(self, searcher: Any) -> None:
+        self.parent = searcher.get_parent()
+        self.leaves = self.parent.reader().leaf_readers()
+        self._infos: dict[tuple[str, str], list[Any]] = {}
+
+    def infos(self, fieldname: str, text: str) -> list[Any]:
+        """Per segment (in `leaves` order): the term's information, or None."""
+        key = (fieldname, text)
+        found = self._infos.get(key)
+        if found is None:
+            tbytes = None
+            if fieldname in self.parent.schema:
+                try:
+                    tbytes = self.parent.schema[fieldname].to_bytes(text)
+                except ValueError:
+                    tbytes = None
+            found = self._infos[key] = [_term_info(leaf, fieldname, text, tbytes)
+                                        for leaf, _off in self.leaves]
+        return found
+
+    def present(self, fieldname: str, text: str) -> bool:
+        return any(i is not None for i in self.infos(fieldname, text))
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        return sum(i.doc_frequency() for i in self.infos(fieldname, text) if i is not None)
+
+    def matcher(self, number: int, fieldname: str, text: str) -> Any:
+        """The raw postings (deleted documents included) of the word in segment `number`."""
+        leaf = self.leaves[number][0]
+        info = self.infos(fieldname, text)[number]
+        if isinstance(info, _Present) or info is None:
+            m = leaf.postings(fieldname, text)
+            return m.child if isinstance(m, FilterMatcher) else m
+        terms = leaf._terms
+        tbytes = leaf.schema[fieldname].to_bytes(text)
+        return terms._codec.postings_reader(terms._postfile, info, leaf.schema[fieldname].format,
+                                            term=(fieldname, tbytes))
+
+
+def live_docs_with(lookup: TermLookup, fieldname: str, text: str) -> list[int]:
+    """Global numbers of the live documents containing a word (`docs_for_query` of one
+    term, with one term lookup per segment)."""
+    out: list[int] = []
+    for number, (leaf, offset) in enumerate(lookup.leaves):
+        if lookup.infos(fieldname, text)[number] is None:
+            continue
+        ids, _w = _postings(lookup.matcher(number, fieldname, text))
+        deleted = leaf.has_deletions()
+        out.extend(int(d) + offset for d in ids.tolist() if not (deleted and leaf.is_deleted(d)))
+    return out
+
+
+def _leaf_matcher(leaf: Any, fieldname: str, text: str) -> Any:
+    m = leaf.postings(fieldname, text)
+    return m.child if isinstance(m, FilterMatcher) else m
+
+
+def _postings(m: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(document numbers, weights) of one term's postings in one segment (a raw matcher:
+    deleted documents included, callers intersect with the live documents they may show)."""
+    if _decodable(m):
+        ids, w, _v = _read_blocks(m)
+        return ids, w
+    ids_l: list[int] = []
+    weights_l: list[float] = []
+    while m.is_active():
+        ids_l.append(m.id())
+        weights_l.append(m.weight())
+        m.next()
+    return np.asarray(ids_l, dtype=np.int64), np.asarray(weights_l, dtype=np.float64)
+
+
+def _postings_at(m: Any, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Like `_postings`, restricted to the (sorted, local) document numbers `wanted`: blocks
+    holding none of them are skipped without being decompressed."""
+    if _decodable(m):
+        ids, w, _v = _read_blocks(m, wanted)
+        return ids, w
+    ids_l: list[int] = []
+    weights_l: list[float] = []
+    for d in wanted.tolist():
+        if not m.is_active():
+            break
+        if m.id() < d:
+            m.skip_to(d)
+            if not m.is_active():
+                break
+        if m.id() == d:
+            ids_l.append(d)
+            weights_l.append(m.weight())
+    return np.asarray(ids_l, dtype=np.int64), np.asarray(weights_l, dtype=np.float64)
+
+
+Field = tuple[str, str, float, float, float]  # (field, term, weight, b, average length)
+
+
+def _term_setup(parent: Any, lookup: TermLookup, term: BM25FTerm) -> tuple[list[Field], float]:
+    """The fields of `term` present in the index, each with its average length, and the
+    term's idf (that of the field where the word is most common), times its boost."""
+    present = [(f, t, w, b) for f, t, w, b in term.parts if f in parent.schema and lookup.present(f, t)]
+    if not present:
+        return [], 0.0
+    df = max(lookup.doc_frequency(f, t) for f, t, _, _ in present)
+    n = _kind_count(parent, present[0][0])
+    idf = log(1.0 + (n - df + 0.5) / (df + 0.5)) * term.boost
+    fields = [(f, t, w, b, (parent.field_length(f) / _kind_count(parent, f)) or 1.0)
+              for f, t, w, b in present]
+    return fields, idf
+
+
+class KeptPostings:
+    """Postings (with their encoded positions) that one query's first pass read anyway,
+    kept for its proximity boosts: the boosts then decode no postings block again."""
+
+    def __init__(self, wanted: set[tuple[str, str]]) -> None:
+        self.wanted = wanted  # (field, word) pairs worth keeping
+        self._lists: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray, list[bytes]]] = {}
+
+    def put(self, leaf: Any, fieldname: str, text: str,
+            postings: tuple[np.ndarray, np.ndarray, list[bytes]]) -> None:
+        self._lists[(segment_key(leaf), fieldname, text)] = postings
+
+    def get(self, leaf: Any, fieldname: str,
+            text: str) -> tuple[np.ndarray, np.ndarray, list[bytes]] | None:
+        return self._lists.get((segment_key(leaf), fieldname, text))
+
+
+def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache,
+              keep: KeptPostings | None = None) -> np.ndarray:
+    """BM25F score of the OR of `terms` for every document number of `searcher` (0: no match).
+
+    With `keep`, the postings of its wanted (field, word) pairs are kept in it."""
     parent = searcher.get_parent()
     total = np.zeros(parent.doc_count_all(), dtype=np.float64)
-    reader = parent.reader()
-    leaves = reader.leaf_readers()
+    lookup = TermLookup(parent)
     for term in terms:
-        present = [(f, t, w, b) for f, t, w, b in term.parts if f in parent.schema and (f, t) in reader]
-        if not present:
-            continue
-        df = max(parent.doc_frequency(f, t) for f, t, _, _ in present)
-        n = _kind_count(parent, present[0][0])
-        idf = log(1.0 + (n - df + 0.5) / (df + 0.5)) * term.boost
+        fields, idf = _term_setup(parent, lookup, term)
         k1 = term.k1
-        for leaf, offset in leaves:
+        for number, (leaf, offset) in enumerate(lookup.leaves if fields else ()):
             tf: np.ndarray | None = None
-            for f, t, weight, b in present:
-                if (f, t) not in leaf:
+            for f, t, weight, b, avg in fields:
+                if lookup.infos(f, t)[number] is None:
                     continue
-                ids, w = _postings(leaf, f, t)
+                m = lookup.matcher(number, f, t)
+                if keep is not None and (f, t) in keep.wanted:
+                    kept = _postings_values(m)
+                    keep.put(leaf, f, t, kept)
+                    ids, w = kept[0], kept[1]
+                else:
+                    ids, w = _postings(m)
                 if not len(ids):
                     continue
-                avg = (parent.field_length(f) / _kind_count(parent, f)) or 1.0
-                dl = lengths.lengths(leaf, f)[ids]
+                dl = lengths.at(leaf, f, ids)
                 part = weight * w / ((1.0 - b) + b * dl / avg)
                 if tf is None:
                     tf = np.zeros(leaf.doc_count_all(), dtype=np.float64)
-                np.add.at(tf, ids, part)
+                tf[ids] += part  # a posting list names each document once
             if tf is None:
                 continue
             hit = np.nonzero(tf)[0]
             x = tf[hit]
             total[hit + offset] += idf * x * (k1 + 1.0) / (x + k1)
     return total
+
+
+def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int],
+               lengths: LengthCache, exact_lengths: bool = False) -> dict[int, float]:
+    """`score_all` for the given documents only: {document number: score} of those that
+    match. Postings blocks holding none of the documents are skipped undecoded, so scoring
+    a few hundred documents does not read every posting of common words.
+
+    With `exact_lengths` field lengths enter the arithmetic as float64, as in Whoosh's own
+    `BM25FTerm` matcher (`score_all`, and so ranking, uses them as float32).
+    """
+    wanted = np.unique(np.asarray(docnums, dtype=np.int64))
+    if not len(wanted):
+        return {}
+    parent = searcher.get_parent()
+    total = np.zeros(len(wanted), dtype=np.float64)
+    lookup = TermLookup(parent)
+    for term in terms:
+        fields, idf = _term_setup(parent, lookup, term)
+        k1 = term.k1
+        for number, (leaf, offset) in enumerate(lookup.leaves if fields else ()):
+            bounds = np.searchsorted(wanted, [offset, offset + leaf.doc_count_all()])
+            lo, hi = int(bounds[0]), int(bounds[1])
+            if lo == hi:
+                continue
+            local = wanted[lo:hi] - offset
+            tf: np.ndarray | None = None
+            for f, t, weight, b, avg in fields:
+                if lookup.infos(f, t)[number] is None:
+                    continue
+                ids, w = _postings_at(lookup.matcher(number, f, t), local)
+                if not len(ids):
+                    continue
+                dl = lengths.at(leaf, f, ids)
+                if exact_lengths:
+                    dl = dl.astype(np.float64)
+                part = weight * w / ((1.0 - b) + b * dl / avg)
+                if tf is None:
+                    tf = np.zeros(len(local), dtype=np.float64)
+                tf[np.searchsorted(local, ids)] += part
+            if tf is None:
+                continue
+            hit = np.nonzero(tf)[0]
+            x = tf[hit]
+            total[lo + hit] += idf * x * (k1 + 1.0) / (x + k1)
+    return {int(wanted[i]): float(total[i]) for i in np.nonzero(total)[0]}
 
 
 def top_docs(scores: np.ndarray, mask: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -153,3 +413,248 @@ def top_docs(scores: np.ndarray, mask: np.ndarray, k: int) -> list[tuple[int, fl
         docs, vals = docs[part], vals[part]
     order = np.lexsort((docs, -vals))
     return [(int(docs[i]), float(vals[i])) for i in order]
+
+
+# ---------------------------------------------------------------------- phrases
+Pair = tuple[str, tuple[str, ...], int, float]  # (field, words, slop, boost)
+
+
+def flat_phrases(queries: list[wq.Query]) -> list[Pair] | None:
+    """The phrases of `queries` (each a phrase or an OR, at any depth, of phrases of two
+    words or more), or None when the queries have another shape."""
+    out: list[Pair] = []
+
+    def walk(q: wq.Query) -> bool:
+        if isinstance(q, wq.Phrase):
+            if len(q.words) < 2 or q.char_ranges:
+                return False
+            out.append((q.fieldname, tuple(q.words), int(q.slop), float(q.boost)))
+            return True
+        if isinstance(q, wq.Or) and q.boost == 1.0 and q.subqueries:
+            return all(walk(c) for c in q.subqueries)
+        return False
+
+    return out if queries and all(walk(q) for q in queries) else None
+
+
+def _follows(ends: list[int], positions: list[int], slop: int) -> list[int]:
+    """The positions that come 1 to `slop` places after one of `ends` (both ascending):
+    where a phrase reaching `ends` continues (Whoosh's ordered SpanNear2, mindist 1)."""
+    out = []
+    i, n = 0, len(ends)
+    for q in positions:
+        while i < n and ends[i] < q - slop:
+            i += 1
+        if i < n and ends[i] < q:
+            out.append(q)
+    return out
+
+
+def _near(first: list[int], second: list[int], slop: int) -> bool:
+    """True when some position of `second` follows one of `first` by 1 to `slop` places."""
+    return bool(first and second and _follows(first, second, slop))
+
+
+def _chained(poslists: list[list[int]], slop: int) -> bool:
+    ends = poslists[0]
+    for nxt in poslists[1:]:
+        ends = _follows(ends, nxt, slop)
+        if not ends:
+            return False
+    return bool(ends)
+
+
+def _decode_positions(value: bytes) -> list[int]:
+    # Whoosh's Positions encoding: a 4-byte count, then a pickled list of deltas whose final
+    # STOP opcode may have been dropped
+    if not value.endswith(b"."):
+        value += b"."
+    return list(accumulate(loads(value[_INT_SIZE:])))
+
+
+def _positions_decoder(field: Any) -> Any:
+    if type(field.format) is Positions:
+        return _decode_positions
+    return field.format.decoder("positions")
+
+
+def _phrase_texts(sub: Any, reader: Any, fieldname: str,
+                  words: tuple[str, ...]) -> list[Any] | None:
+    """The words as indexed terms, or None when the phrase cannot match in this segment."""
+    if fieldname not in sub.schema:
+        return None
+    field = sub.schema[fieldname]
+    if not field.format or not field.format.supports("positions"):
+        return None
+    try:
+        texts = [field.to_bytes(w) for w in words]
+    except ValueError:
+        return None
+    if any((fieldname, t) not in reader for t in texts):
+        return None
+    return texts
+
+
+def phrase_scores(searcher: Any, phrases: list[Pair], docnums: list[int],
+                  kept: KeptPostings | None = None) -> dict[int, float]:
+    """Scores of an OR of phrases for the given documents only, as Whoosh's `Phrase`
+    queries score them (boost times the sum of the words' BM25 in that field, when the words
+    follow each other within `slop` positions).
+
+    Each word's postings are visited only at the wanted documents (skipping whole blocks),
+    and positions are decoded for those documents only. Whoosh's phrase matcher instead
+    reads the positions of every document containing all the words until the next match.
+    Words whose postings are in `kept` are looked up there instead of read again.
+    """
+    wanted = sorted(set(docnums))
+    out: dict[int, float] = {}
+    if not wanted or not phrases:
+        return out
+    parent = searcher.get_parent()
+    weighting = parent.weighting
+    word_scorers: dict[tuple[str, str], Any] = {}
+    for sub, offset in parent.leaf_searchers():
+        end = offset + sub.doc_count_all()
+        local = [d - offset for d in wanted if offset <= d < end]
+        if not local:
+            continue
+        reader = sub.reader()
+        for fieldname, words, slop, boost in phrases:
+            scorable = fieldname in sub.schema and sub.schema[fieldname].scorable
+            if kept is not None and scorable and all((fieldname, w) in kept.wanted for w in words):
+                # the first pass kept every word's postings that this segment has: a word
+                # missing there is missing from the segment, and the phrase cannot match
+                lists = [kept.get(reader, fieldname, w) for w in words]
+                if all(x is not None for x in lists):
+                    known = [x for x in lists if x is not None]
+                    _kept_phrase(sub, fieldname, words, local, offset, known, slop, boost, out,
+                                 word_scorers)
+                continue
+            texts = _phrase_texts(sub, reader, fieldname, words)
+            if texts is None:
+                continue
+            decode = _positions_decoder(sub.schema[fieldname])
+            scorers = [weighting.scorer(sub, fieldname, t) for t in texts]
+            ms = [reader.postings(fieldname, t) for t in texts]
+            for d in local:
+                here = True
+                for m in ms:
+                    if m.is_active() and m.id() < d:
+                        m.skip_to(d)
+                    if not m.is_active() or m.id() != d:
+                        here = False
+                        break
+                if not here:
+                    if not all(m.is_active() for m in ms):
+                        break
+                    continue
+                if not _chained([decode(m.value()) for m in ms], slop):
+                    continue
+                g = d + offset
+                words_score = sum(sc.score(m) for sc, m in zip(scorers, ms, strict=True))
+                out[g] = out.get(g, 0.0) + words_score * boost
+    return out
+
+
+def _kept_phrase(sub: Any, fieldname: str, words: tuple[str, ...], local: list[int], offset: int,
+                 lists: list[tuple[np.ndarray, np.ndarray, list[bytes]]], slop: int, boost: float,
+                 out: dict[int, float], word_scorers: dict[tuple[str, str], Any]) -> None:
+    """`phrase_scores` for one phrase from postings already in memory: the same matches and
+    arithmetic as Whoosh's matchers (a term scorer's `score` is `_score(weight, field
+    length)`). Scorers are made only when a document matches, once per word: a BM25 term
+    scorer's `_score` uses the collection's statistics only, not its segment's."""
+    docs = np.asarray(local, dtype=np.int64)
+    here = np.ones(len(docs), dtype=bool)
+    at = []
+    for ids, _w, _v in lists:
+        if not len(ids):
+            return
+        pos = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+        here &= ids[pos] == docs
+        at.append(pos)
+    found = np.nonzero(here)[0].tolist()
+    if not found:
+        return
+    field = sub.schema[fieldname]
+    decode = _positions_decoder(field)
+    scorers: list[Any] | None = None
+    for k in found:
+        idx = [int(a[k]) for a in at]
+        if not _chained([decode(v[i]) for (_ids, _w, v), i in zip(lists, idx, strict=True)], slop):
+            continue
+        if scorers is None:
+            weighting = sub.get_parent().weighting
+            for w in words:
+                if (fieldname, w) not in word_scorers:
+                    word_scorers[(fieldname, w)] = weighting.scorer(sub, fieldname, field.to_bytes(w))
+            scorers = [word_scorers[(fieldname, w)] for w in words]
+        d = int(docs[k])
+        length = sub.doc_field_length(d, fieldname, 1)
+        words_score = sum(sc._score(float(w[i]), length)
+                          for sc, (_ids, w, _v), i in zip(scorers, lists, idx, strict=True))
+        out[d + offset] = out.get(d + offset, 0.0) + words_score * boost
+
+
+def _postings_values(m: Any) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+    """(document numbers, weights, encoded values) of one term's raw postings in a segment."""
+    if _decodable(m):
+        return _read_blocks(m, values=True)
+    ids_l, w_l, values = [], [], []
+    while m.is_active():
+        ids_l.append(m.id())
+        w_l.append(m.weight())
+        values.append(m.value())
+        m.next()
+    return np.asarray(ids_l, dtype=np.int64), np.asarray(w_l, dtype=np.float64), values
+
+
+def _word_scores(scorer: Any, weights: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """A term scorer's `_score(weight, length)` for many documents (float64, as Whoosh)."""
+    if type(scorer) is _Scorer:
+        k1, b = scorer.k1, scorer.b
+        norm = (1 - b) + b * lengths / scorer.avgfl
+        return scorer.idf * (weights * (k1 + 1)) / (weights + k1 * norm)
+    pairs = zip(weights.tolist(), lengths.tolist(), strict=True)
+    return np.array([scorer._score(w, n) for w, n in pairs], dtype=np.float64)
+
+
+def phrase_match_all(searcher: Any, phrases: list[Pair],
+                     lengths: LengthCache) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, matches) of an OR of phrases over every document of `searcher`: the same
+    matches and scores as Whoosh's `Phrase` queries, computed from each word's postings read
+    a block at a time, intersected with numpy, positions decoded only where all words are."""
+    parent = searcher.get_parent()
+    size = parent.doc_count_all()
+    scores = np.zeros(size, dtype=np.float64)
+    matched = np.zeros(size, dtype=bool)
+    weighting = parent.weighting
+    for sub, offset in parent.leaf_searchers():
+        reader = sub.reader()
+        for fieldname, words, slop, boost in phrases:
+            texts = _phrase_texts(sub, reader, fieldname, words)
+            if texts is None:
+                continue
+            lists = [_postings_values(_leaf_matcher(reader, fieldname, t)) for t in texts]
+            common = lists[0][0]
+            for ids, _w, _v in lists[1:]:
+                common = np.intersect1d(common, ids, assume_unique=True)
+            if not len(common):
+                continue
+            at = [np.searchsorted(ids, common) for ids, _w, _v in lists]
+            decode = _positions_decoder(sub.schema[fieldname])
+            values = [v for _ids, _w, v in lists]
+            keep = np.fromiter(
+                (_chained([decode(vs[i]) for vs, i in zip(values, idx, strict=True)], slop)
+                 for idx in zip(*(a.tolist() for a in at), strict=True)),
+                dtype=bool, count=len(common))
+            docs = common[keep]
+            if not len(docs):
+                continue
+            dl = lengths.at(reader, fieldname, docs).astype(np.float64)
+            part: np.ndarray | None = None
+            for (_ids, w, _v), a, t in zip(lists, at, texts, strict=True):
+                word = _word_scores(weighting.scorer(sub, fieldname, t), w[a[keep]], dl)
+                part = word if part is None else part + word
+            scores[docs + offset] += part * boost  # type: ignore[operator]
+            matched[docs + offset] = True
+    return scores, matched

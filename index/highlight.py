@@ -31,23 +31,64 @@ def _is_match(folded: str, terms: HighlightTerms, english: bool, language: str =
     return None
 
 
-def _matches(text: str, terms: HighlightTerms, english: bool, first_only: bool = False,
-             language: str = "") -> list[tuple[int, int, str]]:
-    """(start, end, key) of every matched word; each distinct word is analysed once."""
-    memo: dict[str, str | None] = {}
-    out: list[tuple[int, int, str]] = []
-    for m in TOKEN_RE.finditer(text):
-        raw = m.group()
+_JOINERS = ".'\u2019"  # inner characters TOKEN_RE keeps inside a word ("u.k", "o'neill")
+
+
+def _wordchar(c: str) -> bool:
+    return c.isalnum() or c == "_"  # what \w matches in a str pattern
+
+
+def _is_token(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] is a whole token as TOKEN_RE splits the text: no word
+    character (or word character and joiner) before it, none (or joiner and word) after."""
+    if start > 0:
+        c = text[start - 1]
+        if _wordchar(c) or (c in _JOINERS and start > 1 and _wordchar(text[start - 2])):
+            return False
+    if end < len(text):
+        c = text[end]
+        if _wordchar(c) or (c in _JOINERS and end + 1 < len(text) and _wordchar(text[end + 1])):
+            return False
+    return True
+
+
+Memo = dict[str, "str | None"]
+
+
+def _keys(tokens: set[str], terms: HighlightTerms, english: bool, language: str,
+          memo: Memo) -> dict[str, str]:
+    """The matched query term of each raw token that matches one (others left out)."""
+    out: dict[str, str] = {}
+    for raw in tokens:
         try:
             key = memo[raw]
         except KeyError:
             folded = fold(raw)
             key = memo[raw] = _is_match(folded, terms, english, language) if folded else None
         if key is not None:
-            out.append((m.start(), m.end(), key))
-            if first_only:
-                break
+            out[raw] = key
     return out
+
+
+def _matches(text: str, terms: HighlightTerms, english: bool, first_only: bool = False,
+             language: str = "", memo: Memo | None = None) -> list[tuple[int, int, str]]:
+    """(start, end, key) of every matched word (only the first with `first_only`).
+
+    The words are listed by the regular expression engine and each distinct word is analysed
+    once (`memo` carries the analysis across texts searched for the same terms); only the
+    words that match are then located (`str.find`, keeping the places where they are whole
+    tokens).
+    """
+    keys = _keys(set(TOKEN_RE.findall(text)), terms, english, language, {} if memo is None else memo)
+    out: list[tuple[int, int, str]] = []
+    for word, key in keys.items():
+        at = text.find(word)
+        while at != -1:
+            if _is_token(text, at, at + len(word)):
+                out.append((at, at + len(word), key))
+            at = text.find(word, at + 1)
+    out.sort()
+    return out[:1] if first_only else out
 
 
 def _escape(text: str) -> str:
@@ -55,16 +96,17 @@ def _escape(text: str) -> str:
 
 
 def snippet(text: str, terms: HighlightTerms, max_chars: int = 240, english: bool = True,
-            fallback: bool = True, language: str = "") -> str:
+            fallback: bool = True, language: str = "", memo: Memo | None = None) -> str:
     """HTML snippet of `text` around the best cluster of matched terms, with <mark> tags.
 
     Non-English text (`english` false) also marks words whose stem in `language` is one of
     the query's. Without any match, returns the start of the text (if `fallback`) or "".
+    `memo` (optional, one per terms, `english` and `language`) remembers which words match.
     """
     if not text:
         return ""
     text = text[:MAX_SCAN_CHARS]
-    matches = _matches(text, terms, english, language=language) if terms else []
+    matches = _matches(text, terms, english, language=language, memo=memo) if terms else []
     if not matches:
         if not fallback:
             return ""
@@ -114,8 +156,10 @@ def _trim(text: str, start: int, end: int, max_chars: int, marks: list[tuple[int
     return "".join(out).strip()
 
 
-def has_match(text: str, terms: HighlightTerms, english: bool = True, language: str = "") -> bool:
+def has_match(text: str, terms: HighlightTerms, english: bool = True, language: str = "",
+              memo: Memo | None = None) -> bool:
     """True if any word of `text` matches the query terms."""
     if not terms or not text:
         return False
-    return bool(_matches(text[:MAX_SCAN_CHARS], terms, english, first_only=True, language=language))
+    words = set(TOKEN_RE.findall(text[:MAX_SCAN_CHARS]))
+    return bool(_keys(words, terms, english, language, {} if memo is None else memo))
