@@ -11,6 +11,7 @@ from whoosh import columns, fields
 
 from .analysis import (
     LIST_SEP,
+    PagedText,
     clean_label,
     english_analyzer,
     exact_list_analyzer,
@@ -130,6 +131,21 @@ def facet_payload(doc: PublicationDoc) -> dict[str, Any]:
     }
 
 
+def _body(body: str, pages: list[str]) -> str:
+    """The body text to index: `body` when given, else the pages joined.
+
+    When the body is the pages joined (as the catalogue makes it), it is returned as a
+    `PagedText`, so each page's analysis is shared with its page document.
+    """
+    body = clean_text(body)
+    if not body:
+        return PagedText(pages, "\n") if pages else ""
+    for sep in ("\n\n", "\n"):
+        if len(body) == sum(map(len, pages)) + len(sep) * (len(pages) - 1) and body == sep.join(pages):
+            return PagedText(pages, sep)
+    return body
+
+
 def to_index_documents(doc: PublicationDoc) -> Iterator[dict[str, Any]]:
     """Yield the Whoosh field dicts for one publication: the publication, then each page."""
     pid = str(int(doc.id))
@@ -140,7 +156,8 @@ def to_index_documents(doc: PublicationDoc) -> Iterator[dict[str, Any]]:
     title = clean_text(doc.title)
     subtitle = clean_text(doc.subtitle)
     abstract = clean_text(doc.abstract)
-    body = clean_text(doc.body) or "\n".join(clean_text(p) for p in doc.pages)
+    pages = [clean_text(p) for p in doc.pages]
+    body = _body(doc.body, pages)
     keywords = [clean_label(k) for k in doc.keywords if clean_label(k)]
     names = facets["author"] + facets["organisation"]
 
@@ -202,7 +219,7 @@ def to_index_documents(doc: PublicationDoc) -> Iterator[dict[str, Any]]:
         pub["body_u"] = mark_language(language, body)
     yield {k: v for k, v in pub.items() if v != ""}
 
-    for number, text in enumerate(doc.pages, start=1):
+    for number, text in enumerate(pages, start=1):
         page: dict[str, Any] = {
             "uid": f"page:{pid}:{number}",
             "kind": KIND_PAGE,
@@ -213,7 +230,7 @@ def to_index_documents(doc: PublicationDoc) -> Iterator[dict[str, Any]]:
             "language": language,
         }
         if english:
-            page["content"] = clean_text(text)
+            page["content"] = text
         else:
-            page["content_u"] = mark_language(language, clean_text(text))
+            page["content_u"] = mark_language(language, text)
         yield page
