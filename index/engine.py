@@ -19,7 +19,7 @@ from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.reading import ReaderClosed
 
-from . import storage
+from . import bulkwrite, storage
 from .analysis import QueryToken, language_stemmer
 from .documents import (
     MAX_LIMIT,
@@ -44,6 +44,8 @@ from .vocabulary import Vocabulary, VocabularySource
 
 PageText = Callable[[int, int], str]
 
+# Memory for a writer's postings before they spill to run files (see bulkwrite.TermPool).
+WRITER_LIMIT_MB = 64
 READ_ERRORS = storage.READ_ERRORS + (struct.error, zlib.error, ReaderClosed, KeyError)
 LAST_APPLIED_UID = "meta:last_applied"
 MAX_WINDOW = 100_000  # deepest result position served (page * limit)
@@ -246,7 +248,8 @@ class SearchIndex:
                 raise IndexUnavailable("the search index disappeared")
             ix = storage.open_with_retry(self._layout.path(name), self._schema)
             try:
-                with storage.writer(ix, self.lock_timeout, limitmb=64) as w:
+                with storage.writer(ix, self.lock_timeout, limitmb=WRITER_LIMIT_MB,
+                                    codec=bulkwrite.LengthCachingCodec()) as w:
                     # A rebuild swaps generations only while holding the old one's lock, so
                     # once we hold it the generation we write is the live one.
                     if self._layout.current_name() != name:
@@ -260,6 +263,7 @@ class SearchIndex:
 
     @staticmethod
     def _add_docs(w: Any, docs: Iterable[PublicationDoc], fresh: bool = False) -> int:
+        bulkwrite.use_term_pool(w, WRITER_LIMIT_MB)
         n = 0
         for doc in docs:
             if not fresh:  # a fresh generation has nothing to replace
@@ -346,7 +350,8 @@ class SearchIndex:
                     nonlocal written
                     if not pending:
                         return
-                    with storage.writer(ix, self.lock_timeout, limitmb=64) as w:
+                    with storage.writer(ix, self.lock_timeout, limitmb=WRITER_LIMIT_MB,
+                                        codec=bulkwrite.LengthCachingCodec()) as w:
                         written += self._add_docs(w, pending.values(), fresh=True)
                     pending.clear()
                     if progress:

@@ -90,9 +90,14 @@ def postings(directory: Path) -> dict[str, object]:
             m = reader.postings(fieldname, text)
             rows = []
             while m.is_active():
-                rows.append((m.id(), m.weight(), m.value()))
+                # with the block's length bounds when postings are in blocks (not inlined)
+                bounds = ((m.block_min_length(), m.block_max_length())
+                          if hasattr(m, "block_min_length") else None)
+                rows.append((m.id(), m.weight(), m.value(), bounds))
                 m.next()
-            out[f"{fieldname}:{text!r}"] = rows
+            info = reader.term_info(fieldname, text)
+            out[f"{fieldname}:{text!r}"] = (rows, info.min_length(), info.max_length(),
+                                            info.max_weight(), info.weight())
         for fieldname in ix.schema.scorable_names():
             out[f"length:{fieldname}"] = [reader.doc_field_length(n, fieldname)
                                           for n in range(reader.doc_count_all())]
@@ -176,3 +181,34 @@ def test_a_head_that_yields_tokens_comes_once() -> None:
     tokens = [(t.text, t.pos, t.startchar, t.endchar) for t in reuse(text, **kw)]
     assert tokens == [(t.text, t.pos, t.startchar, t.endchar) for t in reference(str(text), **kw)]
     assert [t[0] for t in tokens].count("heading") == 1
+
+
+@pytest.mark.parametrize("limit_mb", [0.25, 64])
+def test_term_pool_writes_what_whoosh_pool_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  limit_mb: float) -> None:
+    """The writer's pool and length tables (index.bulkwrite) against Whoosh's own, with the
+    postings kept in memory (64 MB) and spilled to several run files (0.25 MB)."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    from index import bulkwrite, engine
+
+    docs = corpus_docs() + edge_docs()
+    monkeypatch.setattr(engine, "WRITER_LIMIT_MB", limit_mb)
+    saves = []
+    real_save = bulkwrite.TermPool.save
+
+    def counting_save(pool: bulkwrite.TermPool) -> None:
+        saves.append(pool.size)
+        real_save(pool)
+
+    monkeypatch.setattr(bulkwrite.TermPool, "save", counting_save)
+    ours = build(tmp_path / "ours", docs, monkeypatch, reuse=True)
+    assert (len(saves) > 2) == (limit_mb < 1)
+    with monkeypatch.context() as m:
+        m.setattr(bulkwrite, "use_term_pool", lambda writer, limitmb: None)
+        m.setattr(bulkwrite, "LengthCachingCodec", W3Codec)
+        stock = build(tmp_path / "stock", docs, monkeypatch, reuse=True)
+    assert postings(tmp_path / "ours") == postings(tmp_path / "stock")
+    assert searches(ours) == searches(stock)
+    ours.close()
+    stock.close()
