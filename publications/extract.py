@@ -11,6 +11,7 @@ import logging
 import os
 import pickle
 import queue
+import re
 import select
 import struct
 import subprocess
@@ -145,9 +146,12 @@ def extract_pdf(path: Path, max_pages: int = 5000) -> Extraction:
     )
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
 def _clean_text(text: str) -> str:
     # NUL and other control characters break databases and snippets; keep newlines and tabs.
-    return "".join(ch if ch >= " " or ch in "\n\t" else " " for ch in text)
+    return _CONTROL_CHARS.sub(" ", text)
 
 
 def _is_bomb(exc: BaseException) -> bool:
