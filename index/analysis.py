@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import operator
+import pickle
 import re
 import threading
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 from whoosh.analysis import CompositeAnalyzer, Filter, RegexTokenizer, StemFilter, StopFilter, Token
+from whoosh.formats import Positions
+from whoosh.system import pack_uint
 from whoosh.lang import has_stemmer, stemmer_for_language
 from whoosh.lang import languages as whoosh_languages
 from whoosh.lang.porter2 import stem as _porter2
@@ -213,19 +218,39 @@ class PagedText(str):
 _REUSABLE_ARGS = frozenset({"positions", "chars", "boosts", "mode"})
 # Tokens of recent pages kept for reuse (per thread): bounds memory on very long reports.
 PAGE_CACHE_TOKENS = 2_000_000
+# Distinct raw tokens whose indexed form is remembered by an analyzer (then it starts over).
+WORD_CACHE_SIZE = 300_000
+_DROPPED = "\x00dropped"  # a token the filters remove (no indexed form has a NUL)
 
 
 class _Analysed:
     """The tokens one analysis of `head + part` yielded, with what is needed to shift them."""
 
-    __slots__ = ("texts", "poses", "starts", "ends", "raw")
+    __slots__ = ("texts", "poses", "starts", "ends", "raw", "_terms")
 
-    def __init__(self, raw: int) -> None:
+    def __init__(self, raw: int = 0) -> None:
         self.texts: list[str] = []
         self.poses: list[int] = []
         self.starts: list[int] = []
         self.ends: list[int] = []
         self.raw = raw  # tokens the tokenizer found in the part (before any filter)
+        self._terms: dict[str, list[int]] | None = None
+
+    def terms(self) -> dict[str, list[int]]:
+        """Each token text with its positions, in order (made once; never to be changed)."""
+        if self._terms is None:
+            terms: dict[str, list[int]] = {}
+            for text, pos in zip(self.texts, self.poses, strict=True):
+                found = terms.get(text)
+                if found is None:
+                    terms[text] = [pos]
+                else:
+                    found.append(pos)
+            self._terms = terms
+        return self._terms
+
+
+_Plan = list[tuple[_Analysed, int, int, int]]
 
 
 class PageReuseAnalyzer(CompositeAnalyzer):
@@ -239,22 +264,26 @@ class PageReuseAnalyzer(CompositeAnalyzer):
     except the stop filter's numbering and a head's language mark, both handled here. Each
     page's tokens are kept (per thread, for the last `PagedText` only) and replayed when
     the same page text is analysed next with the same arguments, as the page documents are.
+    `PagePositions` (the fields' posting format) takes each word's positions from here
+    without a token stream at all.
     """
 
     def __init__(self, analyzer: CompositeAnalyzer) -> None:
         super().__init__(analyzer)
         self._local = threading.local()
+        self._words: dict[str, str] = {}  # raw token -> indexed form, for `_fused`
 
     @property
     def renumbers(self) -> bool:
         return any(isinstance(f, StopFilter) and f.renumber for f in self.items[1:])
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_local"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_local", "_words")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._local = threading.local()
+        self._words = {}
 
     def _cache(self) -> dict[tuple[Any, ...], _Analysed]:
         cache = getattr(self._local, "cache", None)
@@ -262,19 +291,59 @@ class PageReuseAnalyzer(CompositeAnalyzer):
             cache = self._local.cache = {}
         return cache
 
+    @staticmethod
+    def _reusable(kwargs: dict[str, Any], no_morph: bool = False) -> bool:
+        return not no_morph and kwargs.get("mode") == "index" and _REUSABLE_ARGS.issuperset(kwargs)
+
     def __call__(self, value, no_morph=False, **kwargs):  # type: ignore[no-untyped-def, override]
-        if no_morph or kwargs.get("mode") != "index" or not _REUSABLE_ARGS.issuperset(kwargs):
+        if not self._reusable(kwargs, no_morph):
             return super().__call__(value, no_morph=no_morph, **kwargs)
         flags = (bool(kwargs.get("positions")), bool(kwargs.get("chars")))
+        plan = self._plan(value, flags, kwargs)
+        if plan is None:
+            return super().__call__(str(value), **kwargs)
+        return self._replay(kwargs, plan)
+
+    def term_positions(self, value: str, **kwargs: Any) -> dict[str, list[int]] | None:
+        """{token text: its positions} as indexing `value` with positions would find them,
+        or None when `value` is neither a `PagedText` nor a page analysed just before."""
+        kwargs["positions"] = True
+        if not self._reusable(kwargs):
+            return None
+        plan = self._plan(value, (True, bool(kwargs.get("chars"))), kwargs)
+        if plan is None:
+            return None
+        if len(plan) == 1 and not plan[0][1] and not plan[0][3]:
+            return plan[0][0].terms()
+        merged: dict[str, list[int]] = {}
+        for analysed, pshift, _, skip in plan:
+            for text, poses in analysed.terms().items():
+                if skip:
+                    poses = [p for p in poses if p >= skip]
+                    if not poses:
+                        continue
+                if pshift:
+                    poses = [p + pshift for p in poses]
+                found = merged.get(text)
+                if found is None:
+                    merged[text] = list(poses)
+                else:
+                    found.extend(poses)
+        return merged
+
+    def _plan(self, value: str, flags: tuple[bool, bool], kwargs: dict[str, Any]) -> _Plan | None:
+        """The analysed pages making up `value`, each with its shifts; None to analyse afresh."""
         if isinstance(value, PagedText) and flags[0]:
             return self._paged(value, flags, kwargs)
         hit = self._cache().get((flags, value))
-        if hit is None:
-            return super().__call__(value, **kwargs)
-        return self._replay(kwargs, [(hit, 0, 0, 0)])
+        return None if hit is None else [(hit, 0, 0, 0)]
 
-    def _analyse(self, text: str, raw: int, flags: tuple[bool, bool], kwargs: dict[str, Any]) -> _Analysed | None:
-        out = _Analysed(raw)
+    def _analyse(self, text: str, part: str, flags: tuple[bool, bool],
+                 kwargs: dict[str, Any]) -> _Analysed | None:
+        fast = self._fused(text, flags)
+        if fast is not None:
+            return fast
+        out = _Analysed(sum(1 for _ in self.items[0].expression.finditer(part)))
         texts, poses, starts, ends = out.texts, out.poses, out.starts, out.ends
         positions, chars = flags
         for t in super().__call__(text, **kwargs):
@@ -288,16 +357,58 @@ class PageReuseAnalyzer(CompositeAnalyzer):
                 ends.append(t.endchar)
         return out
 
-    def _paged(self, value: PagedText, flags: tuple[bool, bool], kwargs: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def _fused(self, text: str, flags: tuple[bool, bool]) -> _Analysed | None:
+        """The English pipeline (tokenizer, fold, renumbering stop filter, stemmer) as one
+        loop without token objects: the same tokens, several times faster. None when this
+        analyzer is another pipeline."""
+        items = self.items
+        if not (flags[0] and len(items) == 4 and type(items[0]) is RegexTokenizer
+                and not items[0].gaps and type(items[1]) is FoldFilter
+                and type(items[2]) is StopFilter and items[2].renumber
+                and type(items[3]) is StemFilter):
+            return None
+        stops, minsize, maxsize = items[2].stops, items[2].min, items[2].max
+        stemmer, ignore = items[3]._stem, items[3].ignore
+        words = self._words
+        if len(words) > WORD_CACHE_SIZE:
+            words.clear()
+        chars = flags[1]
+        out = _Analysed()
+        texts, poses, starts, ends = out.texts, out.poses, out.starts, out.ends
+        pos = -1
+        raw = -1
+        for raw, match in enumerate(items[0].expression.finditer(text)):
+            token = match.group()
+            word = words.get(token)
+            if word is None:
+                # what the fold, stop and stem filters make of this token (_DROPPED: nothing)
+                word = fold(token)
+                if (not word or len(word) < minsize or (maxsize is not None and len(word) > maxsize)
+                        or word in stops):
+                    word = _DROPPED
+                elif word not in ignore:
+                    word = stemmer(word)
+                words[token] = word
+            if word is _DROPPED:
+                continue
+            pos = raw if pos < 0 else pos + 1  # the stop filter's renumbering
+            texts.append(word)
+            poses.append(pos)
+            if chars:
+                starts.append(match.start())
+                ends.append(match.end())
+        out.raw = raw + 1
+        return out
+
+    def _paged(self, value: PagedText, flags: tuple[bool, bool], kwargs: dict[str, Any]) -> _Plan | None:
         head, sep = value.head, value.sep
         renumbers = self.renumbers
         if renumbers and head:
-            return super().__call__(str(value), **kwargs)
-        count = self.items[0].expression.finditer
-        head_raw = sum(1 for _ in count(head))
+            return None
+        head_raw = sum(1 for _ in self.items[0].expression.finditer(head))
         cache: dict[tuple[Any, ...], _Analysed] = {}
         budget = PAGE_CACHE_TOKENS
-        plan: list[tuple[_Analysed, int, int, int]] = []
+        plan: _Plan = []
         raw_before = 0  # tokenizer positions of the pages before this one
         offset = 0  # characters of the pages (and separators) before this one
         kept = 0  # tokens yielded by the pages before this one (renumbering)
@@ -306,10 +417,9 @@ class PageReuseAnalyzer(CompositeAnalyzer):
             key = (flags, head + part)
             analysed = cache.get(key)
             if analysed is None:
-                raw = sum(1 for _ in count(part))
-                analysed = self._analyse(head + part, raw, flags, kwargs)
+                analysed = self._analyse(head + part, part, flags, kwargs)
                 if analysed is None:
-                    return super().__call__(str(value), **kwargs)
+                    return None
                 if budget >= len(analysed.texts):
                     budget -= len(analysed.texts)
                     cache[key] = analysed
@@ -326,10 +436,10 @@ class PageReuseAnalyzer(CompositeAnalyzer):
             raw_before += analysed.raw
             offset += len(part) + len(sep)
         self._local.cache = cache
-        return self._replay(kwargs, plan)
+        return plan
 
     @staticmethod
-    def _replay(kwargs: dict[str, Any], plan: list[tuple[_Analysed, int, int, int]]):  # type: ignore[no-untyped-def]
+    def _replay(kwargs: dict[str, Any], plan: _Plan):  # type: ignore[no-untyped-def]
         """Yield the planned tokens: (analysed page, position shift, character shift, and
         the head's token count when its tokens are to be skipped, else 0)."""
         positions = bool(kwargs.get("positions"))
@@ -419,3 +529,27 @@ def clean_label(value: str) -> str:
     """Normalise a facet label: collapse whitespace, drop control characters and LIST_SEP."""
     value = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in value)
     return " ".join(value.split())[:300]
+
+
+class PagePositions(Positions):
+    """Whoosh's positions posting format, taking each word's positions from a
+    `PageReuseAnalyzer` when it has them (a `PagedText`, or a page analysed just before)
+    instead of from a stream of tokens. What it yields is what `Positions` would yield."""
+
+    def word_values(self, value, analyzer, **kwargs):  # type: ignore[no-untyped-def]
+        terms = None
+        if isinstance(analyzer, PageReuseAnalyzer) and isinstance(value, str):
+            terms = analyzer.term_positions(value, **{**kwargs, "boosts": True})
+        if terms is None:
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        fb = self.field_boost
+        encode = self.encode
+        for word, poses in terms.items():
+            # Positions sums each token's boost (1.0 at index time) into the weight
+            yield (word, len(poses), float(len(poses)) * fb, encode(poses))
+
+    def encode(self, poslist):  # type: ignore[no-untyped-def]
+        # Positions.encode's bytes (count, then the pickled gaps), without its Python loop
+        deltas = [poslist[0], *map(operator.sub, islice(poslist, 1, None), poslist)] if poslist else []
+        return pack_uint(len(deltas)) + pickle.dumps(deltas, 2)

@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from whoosh import columns, fields
+from whoosh.formats import Positions
 
 from .analysis import (
     LIST_SEP,
     PagedText,
+    PagePositions,
     clean_label,
     english_analyzer,
     exact_list_analyzer,
@@ -44,7 +46,7 @@ def build_schema() -> fields.Schema:
     plain = plain_analyzer()
     other = other_language_analyzer()
     exact = exact_list_analyzer()
-    return fields.Schema(
+    schema = fields.Schema(
         uid=fields.ID(unique=True, stored=True),
         kind=fields.ID(stored=True),
         pid=fields.ID(stored=True),
@@ -86,6 +88,12 @@ def build_schema() -> fields.Schema:
         facets=fields.COLUMN(columns.VarBytesColumn()),
         spell=fields.TEXT(analyzer=plain, phrase=False),
     )
+    for name in schema.names():
+        field = schema[name]
+        if field.analyzer in (en, other) and type(field.format) is Positions:
+            # the same postings, from each page's analysis when it was already made
+            field.format = PagePositions(field_boost=field.format.field_boost)
+    return schema
 
 
 def clean_text(text: str) -> str:
