@@ -14,7 +14,9 @@ reach the segment writer in the same order with the same values.
 from __future__ import annotations
 
 import heapq
+import os
 import pickle
+import secrets
 from collections.abc import Iterable, Iterator
 from itertools import groupby
 from operator import itemgetter
@@ -78,7 +80,7 @@ class TermPool:
         """Write the pooled postings to a run file (one pickle per term) and empty the pool."""
         if not self.terms:
             return
-        name = f"termpool-{len(self.runs)}-{id(self):x}.run"
+        name = f"termpool-{os.getpid()}-{secrets.token_hex(8)}.run"
         f = self.tempstore.create_file(name).raw_file()
         try:
             # one pickle per term (a shared Pickler's memo would keep every posting alive)
@@ -128,12 +130,20 @@ class TermPool:
         self.runs = []
 
 
-def use_term_pool(writer: Any, limitmb: int) -> None:
-    """Give a fresh Whoosh `SegmentWriter` a `TermPool` (before any document is added)."""
+def use_term_pool(writer: Any) -> None:
+    """Give a fresh Whoosh `SegmentWriter` a `TermPool` with the memory limit its own pool
+    had (before any document is added)."""
     pool = getattr(writer, "pool", None)
     if pool is None or isinstance(pool, TermPool) or pool.current or pool.runs:
         return
-    writer.pool = TermPool(writer.temp_storage(), limitmb=limitmb)
+    writer.pool = TermPool(writer.temp_storage(), limitmb=pool.limit / (1024 * 1024))
+
+
+def private_temp_storage(writer: Any) -> None:
+    """Give a writer its own directory for temporary files. Whoosh names it after the index,
+    so writers in several processes would share it (and one would delete it under the
+    others when it finishes)."""
+    writer._tempstorage = writer.storage.temp_storage()
 
 
 class _CachedLengths(W3PerDocReader):

@@ -67,13 +67,13 @@ def edge_docs() -> list[PublicationDoc]:
 
 
 def build(directory: Path, docs: list[PublicationDoc], monkeypatch: pytest.MonkeyPatch,
-          reuse: bool) -> SearchIndex:
+          reuse: bool, **rebuild: int) -> SearchIndex:
     with monkeypatch.context() as m:
         if not reuse:
             paged = index_schema._body
             m.setattr(index_schema, "_body", lambda body, pages: str(paged(body, pages)))
         index = SearchIndex(directory)
-        index.rebuild(iter(docs))
+        index.rebuild(iter(docs), **rebuild)
     return index
 
 
@@ -194,6 +194,7 @@ def test_term_pool_writes_what_whoosh_pool_writes(tmp_path: Path, monkeypatch: p
 
     docs = corpus_docs() + edge_docs()
     monkeypatch.setattr(engine, "WRITER_LIMIT_MB", limit_mb)
+    monkeypatch.setattr(engine, "REBUILD_LIMIT_MB", limit_mb)
     saves = []
     real_save = bulkwrite.TermPool.save
 
@@ -205,10 +206,27 @@ def test_term_pool_writes_what_whoosh_pool_writes(tmp_path: Path, monkeypatch: p
     ours = build(tmp_path / "ours", docs, monkeypatch, reuse=True)
     assert (len(saves) > 2) == (limit_mb < 1)
     with monkeypatch.context() as m:
-        m.setattr(bulkwrite, "use_term_pool", lambda writer, limitmb: None)
+        m.setattr(bulkwrite, "use_term_pool", lambda writer: None)
         m.setattr(bulkwrite, "LengthCachingCodec", W3Codec)
         stock = build(tmp_path / "stock", docs, monkeypatch, reuse=True)
     assert postings(tmp_path / "ours") == postings(tmp_path / "stock")
     assert searches(ours) == searches(stock)
     ours.close()
     stock.close()
+
+
+def test_worker_processes_build_the_index_one_process_builds(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rebuild(processes=2)`: batches written as segments by two worker processes, listed in
+    batch order, give the same documents, postings and results as one process."""
+    docs = corpus_docs() + edge_docs()
+    one = build(tmp_path / "one", docs, monkeypatch, reuse=True, batch_size=3)
+    two = build(tmp_path / "two", docs, monkeypatch, reuse=True, batch_size=3, processes=2)
+    assert postings(tmp_path / "one") == postings(tmp_path / "two")
+    assert searches(one) == searches(two)
+    assert two.doc_ids() == {d.id for d in docs}
+    # the generation holds exactly the segments' files: no worker left temporary files
+    generation = next((tmp_path / "two").glob("gen-*"))
+    assert not [p for p in generation.iterdir() if p.is_dir()]
+    one.close()
+    two.close()
