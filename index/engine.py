@@ -396,6 +396,8 @@ class SearchIndex:
         from concurrent.futures import Future, ProcessPoolExecutor
 
         directory = str(self._layout.path(name))
+        # the workers share one rebuild's memory for postings between them
+        limitmb = max(32, REBUILD_LIMIT_MB // processes)
         segments: list[Any] = []
         written = 0
         running: list[Future[tuple[Any, int]]] = []
@@ -416,7 +418,7 @@ class SearchIndex:
                 for batch in self._batches(docs, batch_size):
                     if len(running) >= processes:
                         collect_oldest()
-                    running.append(workers.submit(write_segment, directory, batch, REBUILD_LIMIT_MB))
+                    running.append(workers.submit(write_segment, directory, batch, limitmb))
                 while running:
                     collect_oldest()
             except BaseException:
