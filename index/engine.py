@@ -47,7 +47,7 @@ PageText = Callable[[int, int], str]
 # Memory for a writer's postings before they spill to run files (see bulkwrite.TermPool);
 # a rebuild (one batch of `batch_size` publications per writer) may use more.
 WRITER_LIMIT_MB = 64
-REBUILD_LIMIT_MB = 192
+REBUILD_LIMIT_MB = 128
 READ_ERRORS = storage.READ_ERRORS + (struct.error, zlib.error, ReaderClosed, KeyError)
 LAST_APPLIED_UID = "meta:last_applied"
 MAX_WINDOW = 100_000  # deepest result position served (page * limit)
