@@ -111,10 +111,14 @@ def tree_rss_mb(pid: int) -> float:
     return total
 
 
+CPU: dict[str, float] = {}  # CPU seconds of the last child run (itself and its waited-for children)
+
+
 def run_measured(args: list[str], env: dict[str, str],
                  tree: list[float] | None = None) -> tuple[float, float, str]:
     """Run a child; returns (seconds, peak RSS in MB, stdout). With `tree`, the peak summed
-    RSS of the child and its descendants is appended to it."""
+    RSS of the child and its descendants is appended to it. The child's CPU seconds (with
+    its own children's) are left in CPU["last"]."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
@@ -130,6 +134,7 @@ def run_measured(args: list[str], env: dict[str, str],
             sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
+        CPU["last"] = usage.ru_utime + usage.ru_stime
         done.set()
         if tree is not None:
             sampler.join()
@@ -214,9 +219,11 @@ def main() -> None:
             scratch = Path(tmp) / f"plain-{r}"
             t_plain, mb_plain, _ = run_measured(
                 [sys.executable, __file__, "--plain-child", str(home), str(scratch)], env)
+            cpu_plain = CPU["last"]
             size_plain = dir_mb(scratch)
             t_portal, mb_portal, out = run_measured([sys.executable, "-m", "portal", "reindex"],
                                                     env)
+            cpu_portal = CPU["last"]
             n = int(re.search(r"rebuilt the index: (\d+)", out).group(1))  # type: ignore[union-attr]
             plain_rates.append(n / t_plain)
             portal_rates.append(n / t_portal)
@@ -225,14 +232,16 @@ def main() -> None:
                   f"{t_portal:.1f} s = {n / t_portal:.2f}/s, peak {mb_portal:.0f} MB, index "
                   f"{dir_mb(home / 'index'):.0f} MB (this and the previous generation)",
                   flush=True)
+            print(f"round {r}: CPU seconds: plain Whoosh {cpu_plain:.1f}, portal reindex "
+                  f"{cpu_portal:.1f} (ratio plain / portal {cpu_plain / cpu_portal:.2f})", flush=True)
             if args.jobs > 1:
                 tree: list[float] = []
                 t_jobs, mb_jobs, _ = run_measured(
                     [sys.executable, "-m", "portal", "reindex", "--jobs", str(args.jobs)], env, tree)
                 jobs_rates.append(n / t_jobs)
                 print(f"round {r}: portal reindex --jobs {args.jobs} {n} in {t_jobs:.1f} s = "
-                      f"{n / t_jobs:.2f}/s, peak {mb_jobs:.0f} MB in one process, "
-                      f"{tree[0]:.0f} MB in all its processes together", flush=True)
+                      f"{n / t_jobs:.2f}/s ({CPU['last']:.1f} CPU s), peak {mb_jobs:.0f} MB in one "
+                      f"process, {tree[0]:.0f} MB in all its processes together", flush=True)
         plain, portal = statistics.median(plain_rates), statistics.median(portal_rates)
         print(f"ratio portal reindex / plain Whoosh: {portal / plain:.2f} (target >= 0.8)")
         if jobs_rates:
