@@ -336,17 +336,20 @@ class SearchIndex:
         Documents are written in batches of `batch_size` (bounded memory), one segment per
         batch; `progress` is called with the running count of publications written. With
         `processes` > 1 that many worker processes write the batches' segments side by side
-        (each holds one batch at a time) and the segments are listed in batch order, so the
-        index is the one a single process builds. `total`, the number of publications
+        (each holds one batch of `batch_size // processes` at a time) and the segments are
+        listed in batch order, so the index holds what a single process builds. `total`, the number of publications
         expected, only makes batches smaller when there would be fewer than `processes`.
         Readers keep using the old generation until the swap; the previous generation is
         kept on disk until the next rebuild so open readers finish their work.
         Pass `last_applied` (the journal position read before iterating `docs`) so the
         incremental indexer replays whatever changed during the rebuild.
         """
-        if processes > 1 and total:
-            # at least one batch for each worker (a batch is the unit of work)
-            batch_size = min(batch_size, max(1, -(-total // processes)))
+        if processes > 1:
+            # the workers share the memory of one batch (each holds its own batch), and each
+            # gets at least one batch (a batch is the unit of work)
+            batch_size = max(1, batch_size // processes)
+            if total:
+                batch_size = min(batch_size, max(1, -(-total // processes)))
         with self._layout.lock("REBUILD", self.lock_timeout):
             old = self._layout.current_name()
             name = self._layout.next_name()
