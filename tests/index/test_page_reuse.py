@@ -220,8 +220,9 @@ def test_worker_processes_build_the_index_one_process_builds(tmp_path: Path,
     """`rebuild(processes=2)`: batches written as segments by two worker processes, listed in
     batch order, give the same documents, postings and results as one process."""
     docs = corpus_docs() + edge_docs()
-    one = build(tmp_path / "one", docs, monkeypatch, reuse=True, batch_size=3)
-    two = build(tmp_path / "two", docs, monkeypatch, reuse=True, batch_size=3, processes=2)
+    one = build(tmp_path / "one", docs, monkeypatch, reuse=True, batch_size=2)
+    # each of the two workers holds batches of half the size asked for
+    two = build(tmp_path / "two", docs, monkeypatch, reuse=True, batch_size=4, processes=2)
     assert postings(tmp_path / "one") == postings(tmp_path / "two")
     assert searches(one) == searches(two)
     assert two.doc_ids() == {d.id for d in docs}
