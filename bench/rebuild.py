@@ -1,6 +1,6 @@
 """`portal reindex` against a plain Whoosh writer, and the memory of a serving process.
 
-Usage: python bench/rebuild.py [--n 1000] [--rounds 1] [--home DIR] [--no-serve]
+Usage: python bench/rebuild.py [--n 1000] [--rounds 1] [--home DIR] [--no-serve] [--jobs N]
 
 Builds (or reuses, with --home) a data home whose catalogue holds N published publications
 made from the corpus's own page texts (as bench/search.py makes them: each takes the pages of
@@ -9,10 +9,12 @@ child processes index the same documents read from the same catalogue:
 
 - plain: a stock Whoosh writer (one process, stemming analyzer on title and text, one
   commit), fed (id, title, all page text) for every publication;
-- portal: `portal reindex`, the command a user runs.
+- portal: `portal reindex`, the command a user runs;
+- with --jobs N (N > 1), also `portal reindex --jobs N` (N worker processes).
 
 Each child's wall time and peak resident memory (its own `ru_maxrss`, from wait4) are
-printed, and the ratio of the rates. Unless --no-serve, `portal serve` is then started on
+printed, and the ratio of the rates. For `--jobs N`, whose memory is spread over several
+processes, the peak of their sum (sampled every 0.1 s) is printed too. Unless --no-serve, `portal serve` is then started on
 the data home, asked for a few publication pages and searches, and its resident memory
 (VmRSS, and the peak VmHWM) is printed. Nothing leaves the machine.
 """
@@ -28,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import quote_plus
@@ -87,13 +90,55 @@ def plain_child(home: Path, directory: Path) -> None:
     print(f"plain: {n} documents")
 
 
-def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run a child; returns (seconds, peak RSS in MB, stdout)."""
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB (0 once it is gone)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        todo.extend(children.get(p, ()))
+        try:
+            m = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{p}/status").read_text())
+        except OSError:
+            continue
+        total += int(m.group(1)) / 1024 if m else 0
+    return total
+
+
+CPU: dict[str, float] = {}  # CPU seconds of the last child run (itself and its waited-for children)
+
+
+def run_measured(args: list[str], env: dict[str, str],
+                 tree: list[float] | None = None) -> tuple[float, float, str]:
+    """Run a child; returns (seconds, peak RSS in MB, stdout). With `tree`, the peak summed
+    RSS of the child and its descendants is appended to it. The child's CPU seconds (with
+    its own children's) are left in CPU["last"]."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        peak = [0.0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.1):
+                peak[0] = max(peak[0], tree_rss_mb(proc.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        if tree is not None:
+            sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
+        CPU["last"] = usage.ru_utime + usage.ru_stime
+        done.set()
+        if tree is not None:
+            sampler.join()
+            tree.append(peak[0])
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode(errors="replace")
@@ -154,6 +199,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--home", type=Path, help="keep (or reuse) the data home here")
     parser.add_argument("--no-serve", action="store_true")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="also time `portal reindex --jobs N` when N > 1")
     parser.add_argument("--plain-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain_child:
@@ -167,14 +214,16 @@ def main() -> None:
         if not (home / "catalogue.sqlite").exists():
             load(home, args.n)
         env = portal_env(home)
-        plain_rates, portal_rates = [], []
+        plain_rates, portal_rates, jobs_rates = [], [], []
         for r in range(1, args.rounds + 1):
             scratch = Path(tmp) / f"plain-{r}"
             t_plain, mb_plain, _ = run_measured(
                 [sys.executable, __file__, "--plain-child", str(home), str(scratch)], env)
+            cpu_plain = CPU["last"]
             size_plain = dir_mb(scratch)
             t_portal, mb_portal, out = run_measured([sys.executable, "-m", "portal", "reindex"],
                                                     env)
+            cpu_portal = CPU["last"]
             n = int(re.search(r"rebuilt the index: (\d+)", out).group(1))  # type: ignore[union-attr]
             plain_rates.append(n / t_plain)
             portal_rates.append(n / t_portal)
@@ -183,8 +232,21 @@ def main() -> None:
                   f"{t_portal:.1f} s = {n / t_portal:.2f}/s, peak {mb_portal:.0f} MB, index "
                   f"{dir_mb(home / 'index'):.0f} MB (this and the previous generation)",
                   flush=True)
+            print(f"round {r}: CPU seconds: plain Whoosh {cpu_plain:.1f}, portal reindex "
+                  f"{cpu_portal:.1f} (ratio plain / portal {cpu_plain / cpu_portal:.2f})", flush=True)
+            if args.jobs > 1:
+                tree: list[float] = []
+                t_jobs, mb_jobs, _ = run_measured(
+                    [sys.executable, "-m", "portal", "reindex", "--jobs", str(args.jobs)], env, tree)
+                jobs_rates.append(n / t_jobs)
+                print(f"round {r}: portal reindex --jobs {args.jobs} {n} in {t_jobs:.1f} s = "
+                      f"{n / t_jobs:.2f}/s ({CPU['last']:.1f} CPU s), peak {mb_jobs:.0f} MB in one "
+                      f"process, {tree[0]:.0f} MB in all its processes together", flush=True)
         plain, portal = statistics.median(plain_rates), statistics.median(portal_rates)
         print(f"ratio portal reindex / plain Whoosh: {portal / plain:.2f} (target >= 0.8)")
+        if jobs_rates:
+            print(f"ratio portal reindex --jobs {args.jobs} / plain Whoosh: "
+                  f"{statistics.median(jobs_rates) / plain:.2f} (target >= 0.8)")
         if not args.no_serve:
             serving_memory(home)
 

@@ -19,7 +19,7 @@ from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.reading import ReaderClosed
 
-from . import storage
+from . import bulkwrite, storage
 from .analysis import QueryToken, language_stemmer
 from .documents import (
     MAX_LIMIT,
@@ -58,6 +58,10 @@ from .vocabulary import Vocabulary, VocabularySource
 
 PageText = Callable[[int, int], str]
 
+# Memory for a writer's postings before they spill to run files (see bulkwrite.TermPool);
+# a rebuild (one batch of `batch_size` publications per writer) may use more.
+WRITER_LIMIT_MB = 64
+REBUILD_LIMIT_MB = 128
 READ_ERRORS = storage.READ_ERRORS + (struct.error, zlib.error, ReaderClosed, KeyError)
 LAST_APPLIED_UID = "meta:last_applied"
 DEFAULT_MAPPED_BUDGET_MB = 96  # resident index pages a process keeps mapped between reads
@@ -276,7 +280,8 @@ class SearchIndex:
                 raise IndexUnavailable("the search index disappeared")
             ix = storage.open_with_retry(self._layout.path(name), self._schema)
             try:
-                with storage.writer(ix, self.lock_timeout, limitmb=64) as w:
+                with storage.writer(ix, self.lock_timeout, limitmb=WRITER_LIMIT_MB,
+                                    codec=bulkwrite.LengthCachingCodec()) as w:
                     # A rebuild swaps generations only while holding the old one's lock, so
                     # once we hold it the generation we write is the live one.
                     if self._layout.current_name() != name:
@@ -290,6 +295,7 @@ class SearchIndex:
 
     @staticmethod
     def _add_docs(w: Any, docs: Iterable[PublicationDoc], fresh: bool = False) -> int:
+        bulkwrite.use_term_pool(w)
         n = 0
         for doc in docs:
             if not fresh:  # a fresh generation has nothing to replace
@@ -353,40 +359,36 @@ class SearchIndex:
         progress: Callable[[int], None] | None = None,
         last_applied: int | None = None,
         batch_size: int = 500,
+        processes: int = 1,
     ) -> None:
         """Build a fresh index beside the live one and swap it in atomically.
 
-        Documents are committed in batches of `batch_size` (bounded memory); `progress` is
-        called with the running count of publications written. `total` is informational.
+        Documents are written in batches of `batch_size` (bounded memory), one segment per
+        batch; `progress` is called with the running count of publications written. With
+        `processes` > 1 that many worker processes write the batches' segments side by side
+        (each holds one batch of `batch_size // processes` at a time) and the segments are
+        listed in batch order, so the index holds what a single process builds. `total`, the number of publications
+        expected, only makes batches smaller when there would be fewer than `processes`.
         Readers keep using the old generation until the swap; the previous generation is
         kept on disk until the next rebuild so open readers finish their work.
         Pass `last_applied` (the journal position read before iterating `docs`) so the
         incremental indexer replays whatever changed during the rebuild.
         """
-        del total
+        if processes > 1:
+            # the workers share the memory of one batch (each holds its own batch), and each
+            # gets at least one batch (a batch is the unit of work)
+            batch_size = max(1, batch_size // processes)
+            if total:
+                batch_size = min(batch_size, max(1, -(-total // processes)))
         with self._layout.lock("REBUILD", self.lock_timeout):
             old = self._layout.current_name()
             name = self._layout.next_name()
             ix = self._new_generation(name)
             try:
-                written = 0
-                pending: dict[int, PublicationDoc] = {}
-
-                def flush() -> None:
-                    nonlocal written
-                    if not pending:
-                        return
-                    with storage.writer(ix, self.lock_timeout, limitmb=64) as w:
-                        written += self._add_docs(w, pending.values(), fresh=True)
-                    pending.clear()
-                    if progress:
-                        progress(written)
-
-                for doc in docs:
-                    pending[int(doc.id)] = doc
-                    if len(pending) >= batch_size:
-                        flush()
-                flush()
+                if processes > 1:
+                    self._write_batches_in_workers(ix, name, docs, batch_size, processes, progress)
+                else:
+                    self._write_batches(ix, docs, batch_size, progress)
                 if last_applied is not None:
                     with storage.writer(ix, self.lock_timeout) as w:
                         self._set_meta(w, last_applied)
@@ -398,6 +400,68 @@ class SearchIndex:
                     shutil.rmtree(self._layout.path(name), ignore_errors=True)
                 raise
             self._layout.remove_old(keep={name} | ({old} if old else set()))
+
+    @staticmethod
+    def _batches(docs: Iterable[PublicationDoc], batch_size: int) -> Iterable[list[PublicationDoc]]:
+        pending: dict[int, PublicationDoc] = {}
+        for doc in docs:
+            pending[int(doc.id)] = doc
+            if len(pending) >= batch_size:
+                yield list(pending.values())
+                pending = {}
+        if pending:
+            yield list(pending.values())
+
+    def _write_batches(self, ix: Any, docs: Iterable[PublicationDoc], batch_size: int,
+                       progress: Callable[[int], None] | None) -> None:
+        written = 0
+        for batch in self._batches(docs, batch_size):
+            with storage.writer(ix, self.lock_timeout, limitmb=REBUILD_LIMIT_MB,
+                                codec=bulkwrite.LengthCachingCodec()) as w:
+                written += self._add_docs(w, batch, fresh=True)
+            if progress:
+                progress(written)
+
+    def _write_batches_in_workers(self, ix: Any, name: str, docs: Iterable[PublicationDoc],
+                                  batch_size: int, processes: int,
+                                  progress: Callable[[int], None] | None) -> None:
+        import multiprocessing
+        from concurrent.futures import Future, ProcessPoolExecutor
+
+        directory = str(self._layout.path(name))
+        # the workers share one rebuild's memory for postings between them
+        limitmb = max(32, REBUILD_LIMIT_MB // processes)
+        segments: list[Any] = []
+        written = 0
+        running: list[Future[tuple[Any, int]]] = []
+
+        def collect_oldest() -> None:
+            nonlocal written
+            segment, n = running.pop(0).result()
+            segments.append(segment)
+            written += n
+            if progress:
+                progress(written)
+
+        # "spawn": the workers start clean (no copy of this process's threads, connections
+        # or locks) and see only the batches they are sent.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(processes, mp_context=context) as workers:
+            try:
+                for batch in self._batches(docs, batch_size):
+                    if len(running) >= processes:
+                        collect_oldest()
+                    running.append(workers.submit(write_segment, directory, batch, limitmb))
+                while running:
+                    collect_oldest()
+            except BaseException:
+                for future in running:
+                    future.cancel()
+                raise
+        if segments:
+            # list the new segments after any already there, in the order of their batches
+            with storage.writer(ix, self.lock_timeout) as w:
+                w.mergetype = lambda writer, existing: [*existing, *segments]
 
     def _swap_in(self, old: str | None, name: str) -> None:
         if old is None:
@@ -951,3 +1015,27 @@ def _sort_facet(sort: str) -> Any:
         dated = sorting.TranslateFacet(lambda k: k if k else 99_999_999, sorting.FieldFacet("date_key"))
         return sorting.MultiFacet([dated, sorting.FieldFacet("title_key")])
     return sorting.MultiFacet([sorting.FieldFacet("title_key"), sorting.FieldFacet("date_key", reverse=True)])
+
+
+def write_segment(directory: str, docs: list[PublicationDoc], limitmb: int) -> tuple[Any, int]:
+    """In a rebuild's worker process: write `docs` as one new segment of the index in
+    `directory` (not yet listed in it; the rebuild lists it) and return (segment, count).
+
+    The rebuild holds the index's locks for its whole run, so this writer takes none.
+    """
+    from whoosh.writing import SegmentWriter
+
+    ix = storage.open_with_retry(Path(directory), build_schema())
+    try:
+        w = SegmentWriter(ix, _lk=False, limitmb=limitmb, codec=bulkwrite.LengthCachingCodec())
+        bulkwrite.private_temp_storage(w)
+        try:
+            n = SearchIndex._add_docs(w, docs, fresh=True)
+            segment = w._finalize_segment()
+        except BaseException:
+            w.cancel()
+            raise
+        w._finish()
+    finally:
+        ix.close()
+    return segment, n

@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from whoosh import columns, fields
+from whoosh.formats import Positions
 
 from .analysis import (
     LIST_SEP,
+    PagedText,
+    PagePositions,
     clean_label,
     english_analyzer,
     exact_list_analyzer,
@@ -43,7 +46,7 @@ def build_schema() -> fields.Schema:
     plain = plain_analyzer()
     other = other_language_analyzer()
     exact = exact_list_analyzer()
-    return fields.Schema(
+    schema = fields.Schema(
         uid=fields.ID(unique=True, stored=True),
         kind=fields.ID(stored=True),
         pid=fields.ID(stored=True),
@@ -85,6 +88,12 @@ def build_schema() -> fields.Schema:
         facets=fields.COLUMN(columns.VarBytesColumn()),
         spell=fields.TEXT(analyzer=plain, phrase=False),
     )
+    for name in schema.names():
+        field = schema[name]
+        if field.analyzer in (en, other) and type(field.format) is Positions:
+            # the same postings, from each page's analysis when it was already made
+            field.format = PagePositions(field_boost=field.format.field_boost)
+    return schema
 
 
 def clean_text(text: str) -> str:
@@ -130,6 +139,21 @@ def facet_payload(doc: PublicationDoc) -> dict[str, Any]:
     }
 
 
+def _body(body: str, pages: list[str]) -> str:
+    """The body text to index: `body` when given, else the pages joined.
+
+    When the body is the pages joined (as the catalogue makes it), it is returned as a
+    `PagedText`, so each page's analysis is shared with its page document.
+    """
+    body = clean_text(body)
+    if not body:
+        return PagedText(pages, "\n") if pages else ""
+    for sep in ("\n\n", "\n"):
+        if len(body) == sum(map(len, pages)) + len(sep) * (len(pages) - 1) and body == sep.join(pages):
+            return PagedText(pages, sep)
+    return body
+
+
 def to_index_documents(doc: PublicationDoc) -> Iterator[dict[str, Any]]:
     """Yield the Whoosh field dicts for one publication: the publication, then each page."""
     pid = str(int(doc.id))
@@ -140,7 +164,8 @@ def to_index_documents(doc: PublicationDoc) -> Iterator[dict[str, Any]]:
     title = clean_text(doc.title)
     subtitle = clean_text(doc.subtitle)
     abstract = clean_text(doc.abstract)
-    body = clean_text(doc.body) or "\n".join(clean_text(p) for p in doc.pages)
+    pages = [clean_text(p) for p in doc.pages]
+    body = _body(doc.body, pages)
     keywords = [clean_label(k) for k in doc.keywords if clean_label(k)]
     names = facets["author"] + facets["organisation"]
 
@@ -202,7 +227,7 @@ def to_index_documents(doc: PublicationDoc) -> Iterator[dict[str, Any]]:
         pub["body_u"] = mark_language(language, body)
     yield {k: v for k, v in pub.items() if v != ""}
 
-    for number, text in enumerate(doc.pages, start=1):
+    for number, text in enumerate(pages, start=1):
         page: dict[str, Any] = {
             "uid": f"page:{pid}:{number}",
             "kind": KIND_PAGE,
@@ -213,7 +238,7 @@ def to_index_documents(doc: PublicationDoc) -> Iterator[dict[str, Any]]:
             "language": language,
         }
         if english:
-            page["content"] = clean_text(text)
+            page["content"] = text
         else:
-            page["content_u"] = mark_language(language, clean_text(text))
+            page["content_u"] = mark_language(language, text)
         yield page

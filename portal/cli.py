@@ -478,8 +478,11 @@ def _print_result(result) -> None:  # type: ignore[no-untyped-def]
 @cli.command()
 @click.option("--if-needed", is_flag=True,
               help="Only rebuild when the index's schema version differs from the code's.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes writing the index side by side (each holds one batch "
+                   "of publications in memory).")
 @pass_context
-def reindex(ctx: Context, if_needed: bool) -> None:
+def reindex(ctx: Context, if_needed: bool, jobs: int) -> None:
     """Rebuild the search index beside the live one from stored text, then swap it in."""
     if if_needed and not ctx.index.needs_rebuild():
         ctx.sync_index()
@@ -498,7 +501,7 @@ def reindex(ctx: Context, if_needed: bool) -> None:
             bar.update(done - bar.n)
 
     try:
-        n = ctx.indexer.rebuild(progress=progress)
+        n = ctx.indexer.rebuild(progress=progress, processes=jobs)
     except IndexUnavailable as exc:
         _fail(f"the index could not be rebuilt: {exc}")
     finally:

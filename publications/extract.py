@@ -11,6 +11,7 @@ import logging
 import os
 import pickle
 import queue
+import re
 import select
 import struct
 import subprocess
@@ -98,9 +99,16 @@ def extract_pdf(path: Path, max_pages: int = 5000) -> Extraction:
 
         texts: list[str] = []
         unreadable: list[int] = []
+        collector: signals.RunCollector | None = None
         for number in range(1, min(page_count, max_pages) + 1):
             try:
-                text = reader.pages[number - 1].extract_text() or ""
+                page = reader.pages[number - 1]
+                if number == 1:
+                    # page one's text runs with their font sizes come from the same pass
+                    collector = signals.RunCollector(page)
+                    text = page.extract_text(visitor_text=collector.visit) or ""
+                else:
+                    text = page.extract_text() or ""
             except MemoryError:
                 raise
             except (PdfReadError, Exception) as exc:
@@ -112,10 +120,7 @@ def extract_pdf(path: Path, max_pages: int = 5000) -> Extraction:
 
         info = signals.clean_info(reader)
         xmp = signals.read_xmp(reader)
-        try:
-            runs = signals.first_page_runs(reader.pages[0])
-        except Exception:
-            runs = ()
+        runs = collector.runs() if collector is not None else ()
         try:
             if reader.xref_index == 0 and getattr(reader, "_xref_repaired", False):
                 flags.append(FLAG_REPAIRED)
@@ -141,9 +146,12 @@ def extract_pdf(path: Path, max_pages: int = 5000) -> Extraction:
     )
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
 def _clean_text(text: str) -> str:
     # NUL and other control characters break databases and snippets; keep newlines and tabs.
-    return "".join(ch if ch >= " " or ch in "\n\t" else " " for ch in text)
+    return _CONTROL_CHARS.sub(" ", text)
 
 
 def _is_bomb(exc: BaseException) -> bool:

@@ -126,12 +126,16 @@ class Indexer:
                     yield to_document(self.catalogue, session, pub)
                 last_id = ids[-1]
 
-    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Build a fresh index beside the live one and swap it in; returns publications."""
+    def rebuild(self, progress: Callable[[int], None] | None = None, processes: int = 1) -> int:
+        """Build a fresh index beside the live one and swap it in; returns publications.
+
+        With `processes` > 1, that many worker processes write the index side by side.
+        """
         with self.catalogue.reading() as session:
             position = self.catalogue.journal_head(session)
             total = self.catalogue.count(session, status=None)
-        self.index.rebuild(self.documents(), total=total, progress=progress, last_applied=position)
+        self.index.rebuild(self.documents(), total=total, progress=progress, last_applied=position,
+                           processes=processes)
         # Changes committed while the rebuild ran are in the journal after `position`.
         self.apply_pending()
         return total

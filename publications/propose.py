@@ -39,8 +39,15 @@ def normalise(text: Any, limit: int | None = None) -> str:
     if text is None:
         return ""
     s = unicodedata.normalize("NFKC", str(text)[:200_000])
-    s = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in s)
-    s = _WS.sub(" ", s).strip()
+    collapsed = _WS.sub(" ", s)
+    if collapsed.isprintable():
+        # no control or format character is left once whitespace is collapsed (isprintable
+        # is False for exactly those and for whitespace other than " "): the slow path below
+        # would give the same text, character by character
+        s = collapsed.strip()
+    else:
+        s = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in s)
+        s = _WS.sub(" ", s).strip()
     if limit is not None and len(s) > limit:
         cut = s[:limit]
         space = cut.rfind(" ")

@@ -248,12 +248,28 @@ def merge_pieces(
     return tuple(runs)
 
 
-def first_page_runs(page: Any, limit: int = MAX_RUNS) -> tuple[TextRun, ...]:
-    """Text runs of a page with their rendered font size and y position. Never raises."""
-    pieces: list[tuple[str, float, float]] = []
+class RunCollector:
+    """Collects a page's text runs with their rendered font size and y position while pypdf
+    extracts the page's text: pass `visit` as `extract_text(visitor_text=...)`, then read
+    `runs()`. So the text and the runs come from one pass over the page. Never raises."""
 
-    def visit(text: Any, cm: Any, tm: Any, font_dict: Any, font_size: Any) -> None:
-        if len(pieces) >= limit * 4 or not isinstance(text, str) or not text:
+    def __init__(self, page: Any, limit: int = MAX_RUNS) -> None:
+        self.limit = limit
+        self.pieces: list[tuple[str, float, float]] = []
+        self.box: tuple[float, float, float, float] | None = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                crop = [float(v) for v in page.cropbox]
+                if len(crop) == 4 and all(math.isfinite(v) for v in crop):
+                    self.box = (min(crop[0], crop[2]), min(crop[1], crop[3]),
+                                max(crop[0], crop[2]), max(crop[1], crop[3]))
+            except Exception:  # noqa: BLE001
+                self.box = None
+
+    def visit(self, text: Any, cm: Any, tm: Any, font_dict: Any, font_size: Any) -> None:
+        pieces, box = self.pieces, self.box
+        if len(pieces) >= self.limit * 4 or not isinstance(text, str) or not text:
             return
         try:
             size = float(font_size)
@@ -277,21 +293,21 @@ def first_page_runs(page: Any, limit: int = MAX_RUNS) -> tuple[TextRun, ...]:
         line_pos = (full[0] * y_dev - full[1] * x_dev) / norm
         pieces.append((text[:MAX_RUN_CHARS * 2], rendered, line_pos))
 
-    box: tuple[float, float, float, float] | None = None
+    def runs(self) -> tuple[TextRun, ...]:
+        """The runs collected so far (partial pieces of a page that raised are still useful)."""
+        try:
+            return merge_pieces(self.pieces, self.limit)
+        except Exception:  # noqa: BLE001
+            return ()
+
+
+def first_page_runs(page: Any, limit: int = MAX_RUNS) -> tuple[TextRun, ...]:
+    """Text runs of a page with their rendered font size and y position. Never raises."""
+    collector = RunCollector(page, limit)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            crop = [float(v) for v in page.cropbox]
-            if len(crop) == 4 and all(math.isfinite(v) for v in crop):
-                box = (min(crop[0], crop[2]), min(crop[1], crop[3]),
-                       max(crop[0], crop[2]), max(crop[1], crop[3]))
-        except Exception:  # noqa: BLE001
-            box = None
-        try:
-            page.extract_text(visitor_text=visit)
+            page.extract_text(visitor_text=collector.visit)
         except Exception:  # noqa: BLE001 - partial pieces are still useful
             pass
-    try:
-        return merge_pieces(pieces, limit)
-    except Exception:  # noqa: BLE001
-        return ()
+    return collector.runs()

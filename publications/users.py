@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,9 +29,15 @@ LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so a wrong email costs as long as a wrong
-# password and response times do not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash("not a real password, only spends the same time")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so a wrong email costs as long as a wrong
+    password and response times do not reveal which accounts exist. Made on first use: an
+    argon2 hash costs a noticeable fraction of a second, which every `portal` command (not
+    only those that sign people in) would otherwise pay at start-up."""
+    return _hasher.hash("not a real password, only spends the same time")
 
 
 class User(Base):
@@ -98,6 +105,7 @@ class Accounts:
     def __init__(self, catalogue: Catalogue, clock: Callable[[], datetime] = utcnow) -> None:
         self.catalogue = catalogue
         self.clock = clock
+        _dummy_hash()  # made before any sign-in is timed
 
     def add(self, email: str, role: str, password: str, actor: str = "system") -> Account:
         email = normalise_email(email)
@@ -176,7 +184,7 @@ class Accounts:
         wrong = "The email or password is not right."
         user = session.scalar(select(User).where(User.email == email))
         if user is None:
-            _verify(_DUMMY_HASH, password)
+            _verify(_dummy_hash(), password)
             _audit(session, email or "(blank)", "login-failed", {"reason": "unknown account"})
             return wrong
         if user.locked_until is not None and user.locked_until > now:

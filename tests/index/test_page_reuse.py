@@ -1,0 +1,233 @@
+"""A publication's body reuses its pages' analysis: the index must be the one built without.
+
+`to_index_documents` hands the body over as a `PagedText`, and the analyzer analyses each
+page once for the body and again (from its cache) for the page document. These tests build
+the same collection twice, once with the reuse and once with every body a plain string, and
+compare every posting (term, document, frequency, encoded positions), every field length and
+the results of searches, over real multi-page text from the corpus and over pages made to
+catch the edges: a phrase across a page break, stop words and punctuation at page edges,
+empty pages, accents and a non-English publication.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index import PublicationDoc, SearchIndex, SearchRequest
+from index import schema as index_schema
+from index.analysis import PagedText, english_analyzer, mark_language, other_language_analyzer
+from tests.conftest import corpus_path
+
+CORPUS_FILES = (
+    "pypdf-samples__pdflatex-4-pages.pdf",
+    "govdocs1__error_set_2_367594.pdf",
+    "cermine__test1.pdf",
+)
+
+EDGE_PAGES = (
+    "The council's review of services found that quality",
+    "improvement of the branch network was the first aim. It was the",
+    "",
+    "of and the to",  # only stop words
+    "  ... 'quoted' U.K. O\u2019Neill's caf\u00e9 na\u00efve \u00c6sop 10.1234/xyz",
+    "the end of the report: quality improvement, again.",
+)
+
+
+def corpus_docs() -> list[PublicationDoc]:
+    from publications.extract import extract_pdf
+
+    pdfs = corpus_path() / "pdfs"
+    docs = []
+    for n, name in enumerate(CORPUS_FILES, start=10):
+        pages = extract_pdf(pdfs / name).pages
+        assert len(pages) > 1 and sum(map(len, pages)) > 2000, name
+        docs.append(PublicationDoc(id=n, slug=f"corpus-{n}", title=name, pages=tuple(pages),
+                                   body="\n\n".join(pages)))
+    # the same text as a German publication (stemmed in German, mark in front)
+    first = docs[0]
+    docs.append(PublicationDoc(id=20, slug="corpus-de", title="Bericht", language="de",
+                               pages=first.pages))
+    return docs
+
+
+def edge_docs() -> list[PublicationDoc]:
+    return [
+        PublicationDoc(id=1, slug="edges", title="Edges", pages=EDGE_PAGES,
+                       body="\n\n".join(EDGE_PAGES)),
+        PublicationDoc(id=2, slug="edges-joined-once", title="Edges again", pages=EDGE_PAGES),
+        PublicationDoc(id=3, slug="edges-fr", title="Bords", language="fr", pages=EDGE_PAGES),
+        PublicationDoc(id=4, slug="edges-own-body", title="Own body", pages=EDGE_PAGES[:2],
+                       body="A body of its own, not the pages."),
+        PublicationDoc(id=5, slug="first-pages-stops", title="Stops first",
+                       pages=("", "of the", "and quality", "improvement")),
+    ]
+
+
+def build(directory: Path, docs: list[PublicationDoc], monkeypatch: pytest.MonkeyPatch,
+          reuse: bool, **rebuild: int) -> SearchIndex:
+    with monkeypatch.context() as m:
+        if not reuse:
+            paged = index_schema._body
+            m.setattr(index_schema, "_body", lambda body, pages: str(paged(body, pages)))
+        index = SearchIndex(directory)
+        index.rebuild(iter(docs), **rebuild)
+    return index
+
+
+def postings(directory: Path) -> dict[str, object]:
+    from whoosh import index as windex
+
+    from index.storage import Layout
+
+    layout = Layout(directory)
+    ix = windex.open_dir(str(layout.path(layout.current_name())))
+    out: dict[str, object] = {}
+    with ix.reader() as reader:
+        for fieldname, text in reader.all_terms():
+            m = reader.postings(fieldname, text)
+            rows = []
+            while m.is_active():
+                # with the block's length bounds when postings are in blocks (not inlined)
+                bounds = ((m.block_min_length(), m.block_max_length())
+                          if hasattr(m, "block_min_length") else None)
+                rows.append((m.id(), m.weight(), m.value(), bounds))
+                m.next()
+            info = reader.term_info(fieldname, text)
+            out[f"{fieldname}:{text!r}"] = (rows, info.min_length(), info.max_length(),
+                                            info.max_weight(), info.weight())
+        for fieldname in ix.schema.scorable_names():
+            out[f"length:{fieldname}"] = [reader.doc_field_length(n, fieldname)
+                                          for n in range(reader.doc_count_all())]
+    ix.close()
+    return out
+
+
+def searches(index: SearchIndex) -> list[object]:
+    out = []
+    for q in ('"quality improvement"', "quality improvement", "council services", '"was the first"',
+              "naive cafe", "oneill", "uk", "10.1234/xyz", "bericht", "the"):
+        result = index.search(SearchRequest(query=q, limit=20, include_unpublished=True))
+        out.append((q, result.total, [(h.id, round(h.score, 9), [p.page for p in h.pages])
+                                      for h in result.hits]))
+    return out
+
+
+def assert_same_index(tmp_path: Path, docs: list[PublicationDoc],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    reused = build(tmp_path / "reused", docs, monkeypatch, reuse=True)
+    plain = build(tmp_path / "plain", docs, monkeypatch, reuse=False)
+    a, b = postings(tmp_path / "reused"), postings(tmp_path / "plain")
+    assert a.keys() == b.keys()
+    assert a == b
+    assert searches(reused) == searches(plain)
+    reused.close()
+    plain.close()
+
+
+def test_edge_pages_index_the_same_with_and_without_reuse(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = edge_docs()
+    assert_same_index(tmp_path, docs, monkeypatch)
+    # the phrase across the break between pages 1 and 2 is found in the body
+    index = SearchIndex(tmp_path / "reused")
+    hits = index.search(SearchRequest(query='"quality improvement"', limit=20)).hits
+    assert {h.id for h in hits} >= {1, 2, 5}
+    index.close()
+
+
+def test_corpus_pages_index_the_same_with_and_without_reuse(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    assert_same_index(tmp_path, corpus_docs(), monkeypatch)
+
+
+@pytest.mark.parametrize("sep", ["\n", "\n\n"])
+def test_paged_text_tokens_are_those_of_the_joined_text(sep: str) -> None:
+    from whoosh.analysis import CompositeAnalyzer
+
+    def stream(analyzer, value, **kw):  # type: ignore[no-untyped-def]
+        return [(t.text, t.pos, t.startchar, t.endchar) for t in analyzer(value, **kw)]
+
+    kw = {"positions": True, "chars": True, "boosts": True, "mode": "index"}
+    for reuse in (english_analyzer(), other_language_analyzer()):
+        reference = CompositeAnalyzer(*reuse.items)
+        for head in ("", "fr"):
+            if head and reuse.renumbers:
+                continue
+            text = PagedText(EDGE_PAGES, sep)
+            if head:
+                text = mark_language(head, text)
+                assert isinstance(text, PagedText)
+            expected = stream(reference, str(text), **kw)
+            assert expected  # the comparison is not of two empty streams
+            assert stream(reuse, text, **kw) == expected
+            # each page, analysed next, comes from the cache and is what it would be alone
+            for page in EDGE_PAGES:
+                value = mark_language(head, page) if head else page
+                assert stream(reuse, value, **kw) == stream(reference, value, **kw)
+
+
+def test_a_head_that_yields_tokens_comes_once() -> None:
+    from whoosh.analysis import CompositeAnalyzer, RegexTokenizer
+
+    from index.analysis import TOKEN_PATTERN, FoldFilter, PageReuseAnalyzer
+
+    reuse = PageReuseAnalyzer(RegexTokenizer(TOKEN_PATTERN) | FoldFilter())
+    reference = CompositeAnalyzer(*reuse.items)
+    kw = {"positions": True, "chars": True, "mode": "index"}
+    text = PagedText(EDGE_PAGES, "\n", head="Heading words ")
+    tokens = [(t.text, t.pos, t.startchar, t.endchar) for t in reuse(text, **kw)]
+    assert tokens == [(t.text, t.pos, t.startchar, t.endchar) for t in reference(str(text), **kw)]
+    assert [t[0] for t in tokens].count("heading") == 1
+
+
+@pytest.mark.parametrize("limit_mb", [0.25, 64])
+def test_term_pool_writes_what_whoosh_pool_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  limit_mb: float) -> None:
+    """The writer's pool and length tables (index.bulkwrite) against Whoosh's own, with the
+    postings kept in memory (64 MB) and spilled to several run files (0.25 MB)."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    from index import bulkwrite, engine
+
+    docs = corpus_docs() + edge_docs()
+    monkeypatch.setattr(engine, "WRITER_LIMIT_MB", limit_mb)
+    monkeypatch.setattr(engine, "REBUILD_LIMIT_MB", limit_mb)
+    saves = []
+    real_save = bulkwrite.TermPool.save
+
+    def counting_save(pool: bulkwrite.TermPool) -> None:
+        saves.append(pool.size)
+        real_save(pool)
+
+    monkeypatch.setattr(bulkwrite.TermPool, "save", counting_save)
+    ours = build(tmp_path / "ours", docs, monkeypatch, reuse=True)
+    assert (len(saves) > 2) == (limit_mb < 1)
+    with monkeypatch.context() as m:
+        m.setattr(bulkwrite, "use_term_pool", lambda writer: None)
+        m.setattr(bulkwrite, "LengthCachingCodec", W3Codec)
+        stock = build(tmp_path / "stock", docs, monkeypatch, reuse=True)
+    assert postings(tmp_path / "ours") == postings(tmp_path / "stock")
+    assert searches(ours) == searches(stock)
+    ours.close()
+    stock.close()
+
+
+def test_worker_processes_build_the_index_one_process_builds(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rebuild(processes=2)`: batches written as segments by two worker processes, listed in
+    batch order, give the same documents, postings and results as one process."""
+    docs = corpus_docs() + edge_docs()
+    one = build(tmp_path / "one", docs, monkeypatch, reuse=True, batch_size=2)
+    # each of the two workers holds batches of half the size asked for
+    two = build(tmp_path / "two", docs, monkeypatch, reuse=True, batch_size=4, processes=2)
+    assert postings(tmp_path / "one") == postings(tmp_path / "two")
+    assert searches(one) == searches(two)
+    assert two.doc_ids() == {d.id for d in docs}
+    # the generation holds exactly the segments' files: no worker left temporary files
+    generation = next((tmp_path / "two").glob("gen-*"))
+    assert not [p for p in generation.iterdir() if p.is_dir()]
+    one.close()
+    two.close()
