@@ -160,6 +160,8 @@ class UploadWorker:
     def _run(self) -> None:
         try:
             release_stale(self.catalogue)
+            # partial files of uploads cut off by a crash or a kill (their writer is gone)
+            self.catalogue.files.remove_stale_temporaries()
             with Ingester(self.catalogue) as ingester:
                 while True:
                     with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from datetime import timedelta
 
 import pytest
@@ -76,3 +77,24 @@ def test_an_upload_read_again_after_a_crash_finds_its_own_publication(
     (later,) = uploads.batch_states(catalogue, "b4")
     assert again.status == uploads.ADDED and again.title == "Allotment waiting lists"
     assert later.status == uploads.DUPLICATE and later.publication_id == again.publication_id
+
+
+def test_the_upload_worker_removes_partial_files_of_a_killed_server(catalogue: Catalogue) -> None:
+    # A server killed while an upload streamed in leaves its partial file in the store's
+    # temporary folder; the next server's upload worker (kicked when it starts) removes it,
+    # so `portal check` does not find an unfinished file later.
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    store = catalogue.files
+    tmp, _, _ = store.receive(io.BytesIO(b"%PDF-1.4 partial"), limit=1000)
+    left = tmp.with_name(tmp.name.replace(f"-{os.getpid()}-", f"-{gone.pid}-", 1))
+    tmp.rename(left)
+    assert store.stale_temporaries() == [left]
+    errors: list[Exception] = []
+    worker = uploads.UploadWorker(catalogue, on_error=errors.append)
+    worker.kick()
+    worker.join(60)
+    assert errors == []
+    assert not left.exists()
