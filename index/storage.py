@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import io
 import mmap
 import os
 import pickle
@@ -137,6 +138,29 @@ class MappedSubfile(BufferFile):
     def get(self, position: int, length: int) -> bytes:
         _BUDGET.count()
         return self._buf[position:position + length].tobytes()
+
+    def read_pickle(self) -> Any:
+        """Unpickle at the current position from a small copied window of the map.
+
+        The C unpickler reading a Python file object calls its `read` for every few bytes;
+        from an in-memory window it runs at C speed. A window that ends inside the pickle
+        cannot produce a value (a pickle ends with its STOP opcode), so it is widened.
+        """
+        reader = self.file
+        start, size = reader._pos, reader._size
+        window = 4096
+        while True:
+            end = min(size, start + window)
+            chunk = io.BytesIO(reader._view[start:end])
+            try:
+                value = pickle.load(chunk)
+            except (EOFError, pickle.UnpicklingError):
+                if end >= size:
+                    raise
+                window *= 8
+                continue
+            reader._pos = start + chunk.tell()
+            return value
 
 
 # Every segment map a reader has opened in this process (forgotten when the map goes away).

@@ -123,3 +123,17 @@ def test_search_index_trims_to_its_budget_after_each_read(tmp_path: Path, monkey
     assert unbounded.search(SearchRequest(query="housing")).total > 0
     assert None in budgets  # after its reads it asks for no bound of its own
     unbounded.close()
+
+
+def test_read_pickle_from_a_window_reads_each_pickle_and_moves_past_it() -> None:
+    small = {"block": list(range(10))}
+    large = {"words": ["w%d" % i for i in range(5000)]}  # larger than the first window
+    data = pickle.dumps(small, -1) + pickle.dumps(large, -1) + pickle.dumps(7, 2) + b"tail"
+    f = MappedSubfile(memoryview(data))
+    assert f.read_pickle() == small
+    assert f.read_pickle() == large
+    assert f.read_pickle() == 7
+    assert f.read(4) == b"tail"
+    truncated = MappedSubfile(memoryview(pickle.dumps(large, -1)[:-10]))
+    with pytest.raises((EOFError, pickle.UnpicklingError)):
+        truncated.read_pickle()
