@@ -44,6 +44,7 @@ from .fastscore import (
     score_all,
     score_some,
     segment_key,
+    stops_at,
     top_docs,
 )
 from .feedback import doc_text, feedback_terms, key_terms, stems_of
@@ -978,15 +979,8 @@ def _score_docs(s: Any, q: wq.Query, docnums: list[int]) -> dict[int, float]:
         if not local:
             continue
         m = q.matcher(sub, context)
-        for d in local:
-            if not m.is_active():
-                break
-            if m.id() < d:
-                m.skip_to(d)
-                if not m.is_active():
-                    break
-            if m.id() == d:
-                out[d + offset] = m.score()
+        for d in stops_at(m, local):
+            out[d + offset] = m.score()
     return out
 
 

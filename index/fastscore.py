@@ -16,6 +16,7 @@ from bisect import bisect_right
 from itertools import accumulate
 from math import log
 from pickle import loads
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -262,6 +263,20 @@ def _postings(m: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(ids_l, dtype=np.int64), np.asarray(weights_l, dtype=np.float64)
 
 
+def stops_at(m: Any, wanted: Iterable[int]) -> Iterator[int]:
+    """Skip matcher `m` through the ascending document numbers `wanted`, yielding each one it
+    matches while it stands on it (read its weight or score before asking for the next)."""
+    for d in wanted:
+        if not m.is_active():
+            return
+        if m.id() < d:
+            m.skip_to(d)
+            if not m.is_active():
+                return
+        if m.id() == d:
+            yield d
+
+
 def _postings_at(m: Any, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Like `_postings`, restricted to the (sorted, local) document numbers `wanted`: blocks
     holding none of them are skipped without being decompressed."""
@@ -270,16 +285,9 @@ def _postings_at(m: Any, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return ids, w
     ids_l: list[int] = []
     weights_l: list[float] = []
-    for d in wanted.tolist():
-        if not m.is_active():
-            break
-        if m.id() < d:
-            m.skip_to(d)
-            if not m.is_active():
-                break
-        if m.id() == d:
-            ids_l.append(d)
-            weights_l.append(m.weight())
+    for d in stops_at(m, wanted.tolist()):
+        ids_l.append(d)
+        weights_l.append(m.weight())
     return np.asarray(ids_l, dtype=np.int64), np.asarray(weights_l, dtype=np.float64)
 
 
