@@ -50,8 +50,10 @@ from index.engine import DEFAULT_MAPPED_BUDGET_MB  # noqa: E402
 VARIANTS = ("whoosh reads", "in place", "portal")
 
 
-def status_mb() -> dict[str, float]:
-    text = Path("/proc/self/status").read_text()
+def status_mb(pid: int | str = "self") -> dict[str, float]:
+    """Resident memory of a process in MB from /proc: VmRSS, its peak VmHWM, and its anonymous
+    and file-backed parts."""
+    text = Path(f"/proc/{pid}/status").read_text()
     out = {}
     for key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
         m = re.search(rf"^{key}:\s+(\d+)\s+kB", text, re.M)
@@ -88,12 +90,6 @@ def child(directory: Path, variant: str, repeat: int) -> None:
                       "p95": pct(times, 0.95), "mlt": mlt_ms}))
 
 
-def proc_mb(pid: int) -> dict[str, float]:
-    text = Path(f"/proc/{pid}/status").read_text()
-    return {k: int(re.search(rf"^{k}:\s+(\d+)\s+kB", text, re.M).group(1)) / 1024  # type: ignore[union-attr]
-            for k in ("VmRSS", "VmHWM", "RssAnon", "RssFile")}
-
-
 def serve_memory(directory: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -114,7 +110,7 @@ def serve_memory(directory: Path) -> None:
                     if proc.poll() is not None or time.monotonic() > deadline:
                         sys.exit("portal serve did not start")
                     time.sleep(0.5)
-            m = proc_mb(proc.pid)
+            m = status_mb(proc.pid)
             print(f"portal serve started: resident {m['VmRSS']:.0f} MB")
             queries = [q for qs in QUERIES.values() for q in qs]
             for n in (1, 2):
@@ -123,7 +119,7 @@ def serve_memory(directory: Path) -> None:
                     url = f"http://127.0.0.1:{port}/search?q={quote_plus(q)}"
                     with urllib.request.urlopen(url, timeout=300) as response:
                         response.read()
-                m = proc_mb(proc.pid)
+                m = status_mb(proc.pid)
                 print(f"portal serve after {len(queries)} searches, pass {n} "
                       f"({time.perf_counter() - start:.1f} s): resident {m['VmRSS']:.0f} MB "
                       f"(anonymous {m['RssAnon']:.0f}, file {m['RssFile']:.0f}), "
