@@ -23,14 +23,17 @@ class Citation:
 
     @property
     def lead(self) -> str:
-        """Everything before the title: 'Shah, P., & Reed, T. (2021).'"""
-        return f"{self.authors} ({self.year})." if self.authors else f"({self.year})."
+        """Everything before the title: 'Shah, P., & Reed, T. (2021).' Empty for a work with
+        no author: APA 7 then puts the title first and the year after it."""
+        return f"{self.authors} ({self.year})." if self.authors else ""
 
     @property
     def after_title(self) -> str:
         """Everything after the title, starting with its closing punctuation."""
         out = f" ({self.series})" if self.series else ""
         out += "" if (not self.series and self.title[-1:] in "?!.") else "."
+        if not self.authors:
+            out += f" ({self.year})."
         if self.publisher:
             out += f" {_sentence(self.publisher)}"
         if self.link:
@@ -40,7 +43,11 @@ class Citation:
     @property
     def text(self) -> str:
         """The whole citation as plain text (the title without italics)."""
-        return f"{self.lead} {self.title}{self.after_title}"
+        return _joined(self.lead, self.title, self.after_title)
+
+
+def _joined(lead: str, title: str, after_title: str) -> str:
+    return f"{lead} {title}{after_title}" if lead else f"{title}{after_title}"
 
 
 def cite(pub: Publication, page_url: str = "") -> Citation:
@@ -112,7 +119,7 @@ class Formatted:
 
     @property
     def text(self) -> str:
-        return f"{self.lead} {self.title}{self.after_title}"
+        return _joined(self.lead, self.title, self.after_title)
 
 
 def styles(pub: Publication, page_url: str = "") -> list[Formatted]:
@@ -132,11 +139,12 @@ def harvard(pub: Publication, page_url: str = "") -> Formatted:
         authors = ", ".join(inverted[:-1]) + " and " + inverted[-1]
     else:
         authors = "".join(inverted) or base.authors.rstrip(".")
-    lead = f"{authors} ({base.year})" if authors else f"({base.year})"
-    after = ""
+    # with no author the title leads and the year follows it (Cite Them Right)
+    lead = f"{authors} ({base.year})" if authors else ""
+    after = "" if authors else f" ({base.year})"
     if base.series:
         after += f". {base.series}"
-    after += "" if (not base.series and base.title[-1:] in "?!.") else "."
+    after += "" if (authors and not base.series and base.title[-1:] in "?!.") else "."
     if base.publisher:
         after += f" {_sentence(base.publisher)}"
     if base.link:

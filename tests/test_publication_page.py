@@ -110,6 +110,20 @@ def test_citation_rules(app) -> None:  # type: ignore[no-untyped-def]
     assert c.text == "Lanton Council. (n.d.). Who pays? https://portal.example/publications/who-pays"
 
 
+def test_citation_without_any_author_puts_the_title_first(app, client) -> None:  # type: ignore[no-untyped-def]
+    cat = app.extensions["catalogue"]
+    stored = cat.add(build_record({"title": "Airworthiness directives", "date": "2020-08-06"}),
+                     status="published")
+    html = client.get(f"/publications/{stored.slug}").get_data(as_text=True)
+    url = f"http://localhost/publications/{stored.slug}"
+    # APA 7: a work with no author (and no publishing body) is cited by its title, then the year
+    assert f'<p class="citation"><i>Airworthiness directives</i>. (2020). {url}</p>' in html
+    # Harvard (Cite Them Right): the title, then the year in brackets
+    assert (f'<p class="citation"><i>Airworthiness directives</i> (2020). Available at: {url}.</p>'
+            in html)
+    assert "<p class=\"citation\"> " not in html and "<p class=\"citation\">(2020)" not in html
+
+
 def test_search_within_shows_pages_with_snippets(client, slug: str) -> None:  # type: ignore[no-untyped-def]
     html = client.get(f"/publications/{slug}").get_data(as_text=True)
     assert f'action="/publications/{slug}/search"' in html
