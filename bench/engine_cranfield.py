@@ -133,6 +133,7 @@ def main() -> None:
             "no proximity": replace(base, pair_weight=0.0, window_weight=0.0),
             "no feedback": replace(base, prf_weight=0.0),
             "no neighbour smoothing": replace(base, cluster_neighbours=0),
+            "neighbours by unweighted words": replace(base, cluster_field_weights=False),
             "repeated words count once": replace(base, repeat_weight=0.0),
             "repeated words count fully": replace(base, repeat_weight=1.0),
             "no feedback or neighbours": replace(base, prf_weight=0.0, cluster_neighbours=0),
