@@ -619,7 +619,8 @@ class SearchIndex:
         def counts_of(docnum: int) -> dict[str, float]:
             return field_counts(s.stored_fields(docnum).get("info") or {}, weights)
 
-        vectors = doc_vectors([d for d, _ in head], counts_of, lambda t: s.idf("abstract", t), cache)
+        vectors = doc_vectors([d for d, _ in head], counts_of, lambda t: s.idf("abstract", t),
+                              cache)
         return regularise(head, vectors, r.cluster_neighbours, r.cluster_self) + tail
 
     def _uses_feedback(self, compiled: Compiled) -> bool:

@@ -75,9 +75,11 @@ def test_title_words_count_at_the_title_weight_in_similarity() -> None:
     weights = Ranking().weights
     assert weights["title"] > weights["abstract"]
 
+    def dot(x: dict[str, float], y: dict[str, float]) -> float:
+        return sum(v * y.get(t, 0.0) for t, v in x.items())
+
     def sims(w: dict[str, float]) -> tuple[float, float]:
         va, vb, vc = doc_vectors([0, 1, 2], lambda d: field_counts([a, b, c][d], w), lambda t: 1.0)
-        dot = lambda x, y: sum(x[t] * y.get(t, 0.0) for t in x)  # noqa: E731
         return dot(va, vb), dot(va, vc)
 
     plain_ab, plain_ac = sims({})
