@@ -1,13 +1,16 @@
 """Known-item search: a reader's paraphrase must find its publication. MRR and success@k.
 
-Usage: python bench/known_items.py [--keep DIR] [--show-misses]
+Usage: python bench/known_items.py [--keep DIR] [--show-misses] [--variants]
 
 One collection holds the whole corpus (`portal ingest --publish ../shared/corpus/pdfs`) and the
 sample collection (`portal import --publish`), so every query competes with every document.
 The checks are tests/data/known_items.tsv (ours and the earlier ones) plus the corpus's own
 examples (../shared/corpus/known-items.tsv). The queries go through `portal search - --json`
 as a reader types them. In the same run the same documents (title; abstract and page texts as
-text) are ranked by plain Whoosh with default settings, the baseline.
+text) are ranked by plain Whoosh with default settings, the baseline. `--variants` also ranks
+the checks through `SearchIndex` on the same index with each ablation of
+`bench/engine_cranfield.py` (the shipped settings first), so a ranking change is measured on
+both collections.
 """
 
 from __future__ import annotations
@@ -101,6 +104,30 @@ def reciprocal_rank(ranked: list[int], wanted: int) -> tuple[float, int | None]:
     return 1.0 / rank, rank
 
 
+def rank_variants(index_dir: Path, checks: list[Check], ids: dict[str, int]) -> list[str]:
+    """Lines of MRR and success@k of the checks through SearchIndex, shipped settings then
+    the ablations."""
+    from bench.engine_cranfield import variants
+    from index import Ranking, SearchIndex, SearchRequest
+
+    lines = [f"\nthrough SearchIndex (depth {DEPTH}):",
+             f"{'':34}{'MRR':>7}{'S@1':>7}{'S@3':>7}{'S@10':>7}"]
+    for name, ranking in {"shipped settings": Ranking(), **variants()}.items():
+        ix = SearchIndex(index_dir, ranking=ranking, create=False)
+        try:
+            ranks = []
+            for c in checks:
+                res = ix.search(SearchRequest(c.query, limit=DEPTH, facets=False,
+                                              max_pages_per_hit=0, snippets=False))
+                ranks.append(reciprocal_rank([h.id for h in res.hits], ids[c.expected])[1])
+        finally:
+            ix.close()
+        m = measure(ranks)
+        lines.append(f"{name[:34]:34}{m['MRR']:7.3f}{m['S@1']:7.3f}{m['S@3']:7.3f}"
+                     f"{m['S@10']:7.3f}")
+    return lines
+
+
 def measure(ranks: list[int | None]) -> dict[str, float]:
     n = len(ranks) or 1
     return {
@@ -116,6 +143,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the data home here instead of a temp dir")
     parser.add_argument("--show-misses", action="store_true",
                         help="list the checks the portal does not answer in its top 3")
+    parser.add_argument("--variants", action="store_true",
+                        help="also rank the checks with the ranking ablations of engine_cranfield")
     args = parser.parse_args()
     if not (CORPUS / "pdfs").is_dir():
         sys.exit(f"the corpus is not at {CORPUS}")
@@ -135,6 +164,7 @@ def main() -> None:
         search_s = time.perf_counter() - start
         ours = [[h["id"] for h in json.loads(line)["hits"]] for line in answers.splitlines()]
         docs = published_documents(home)
+        variant_lines = rank_variants(home / "index", checks, ids) if args.variants else []
 
     from index.baseline import rank_with_whoosh_defaults
 
@@ -162,6 +192,8 @@ def main() -> None:
         for c, r, b in zip(checks, our_ranks, base_ranks, strict=True):
             if not r or r > 3:
                 print(f"  {r or '-':>3}; {b or '-':>3}  {c.query!r} -> {c.expected} ({c.origin})")
+    for line in variant_lines:
+        print(line)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ from .fastscore import (
     stops_at,
     top_docs,
 )
-from .feedback import doc_text, feedback_terms, key_terms, stems_of
+from .feedback import doc_text, feedback_terms, field_counts, key_terms, stems_of
 from .highlight import Memo, snippet
 from .query import parse, parse_year_value
 from .querybuild import ALL_FIELDS, Compiled, HighlightTerms, _Builder, compile_query, expansion_query
@@ -614,11 +614,13 @@ class SearchIndex:
         head, tail = ranked[: r.cluster_rerank], ranked[r.cluster_rerank :]
         cache = s.get_parent().__dict__.setdefault("_portal_doc_vectors", {})
 
-        def words_of(docnum: int) -> list[str]:
-            info = s.stored_fields(docnum).get("info") or {}
-            return stems_of(doc_text(info), english=info.get("english", True))
+        weights = r.weights if r.cluster_field_weights else {}
 
-        vectors = doc_vectors([d for d, _ in head], words_of, lambda t: s.idf("abstract", t), cache)
+        def counts_of(docnum: int) -> dict[str, float]:
+            return field_counts(s.stored_fields(docnum).get("info") or {}, weights)
+
+        vectors = doc_vectors([d for d, _ in head], counts_of, lambda t: s.idf("abstract", t),
+                              cache)
         return regularise(head, vectors, r.cluster_neighbours, r.cluster_self) + tail
 
     def _uses_feedback(self, compiled: Compiled) -> bool:

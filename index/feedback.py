@@ -17,6 +17,24 @@ def doc_text(info: dict[str, Any]) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def field_counts(info: dict[str, Any], weights: dict[str, float]) -> dict[str, float]:
+    """Stem counts of the evidence fields (as `doc_text`), each occurrence counted at its
+    field's weight in `weights` (1 for a field not named), as BM25F counts a word: a title
+    word weighs what the ranking gives a title word. Empty `weights`: plain counts."""
+    english = info.get("english", True)
+    parts = [("title", info.get("title", "")), ("subtitle", info.get("subtitle", "")),
+             ("abstract", info.get("abstract", ""))]
+    parts += [("keywords", k) for k in info.get("keywords") or []]
+    out: dict[str, float] = {}
+    for name, text in parts:
+        if not text:
+            continue
+        w = weights.get(name, 1.0)
+        for t in stems_of(text, english):
+            out[t] = out.get(t, 0.0) + w
+    return out
+
+
 def stems_of(text: str, english: bool = True) -> list[str]:
     """Content words of `text` (stemmed if English), without stop words and bare numbers."""
     out = []

@@ -70,6 +70,9 @@ class Ranking:
     cluster_self: float = 1.0
     cluster_rerank: int = 200
     cluster_min_terms: int = 4
+    # the similarity vectors count a word at its field's weight above (as BM25F does), so
+    # documents alike in their titles count as closer than ones sharing a passing word
+    cluster_field_weights: bool = True
     # synonyms and acronyms (vocabulary): weight of another name of a query word or phrase
     synonym_weight: float = 0.8
     # query-term frequency: weight of a repeated query word

@@ -6,12 +6,13 @@ re-ranking: each of the best results gets the similarity-weighted mean of its ow
 the scores of its most similar documents among those results. A document that matches
 the words of a question but nothing like the other good answers drops; one whose neighbours all
 answer it rises. Similarity is the cosine of log-tf x idf vectors of the stored text that
-feedback also reads (title, subtitle, abstract, keywords).
+feedback also reads (title, subtitle, abstract, keywords), a word's frequency counted with its
+field's ranking weight as BM25F counts it (a title word weighs what the ranking gives it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from math import log
 from typing import Any
 
@@ -26,25 +27,23 @@ MAX_PAIRS = 2_000_000
 
 def doc_vectors(
     docnums: list[int],
-    words_of: Callable[[int], list[str]],
+    counts_of: Callable[[int], Mapping[str, float]],
     idf: Callable[[str], float],
     cache: dict[int, dict[str, float]] | None = None,
 ) -> list[dict[str, float]]:
     """Unit-length log-tf x idf vectors of the given documents (empty for a document without
-    words)."""
+    words). `counts_of(docnum)` gives each word's (possibly field-weighted) frequency; a
+    frequency c counts 1 + log(c) from 1 up, c below 1."""
     out = []
     idf_cache: dict[str, float] = {}
     for d in docnums:
         vec = cache.get(d) if cache is not None else None
         if vec is None:
-            counts: dict[str, int] = {}
-            for w in words_of(d):
-                counts[w] = counts.get(w, 0) + 1
             vec = {}
-            for w, c in counts.items():
+            for w, c in counts_of(d).items():
                 if w not in idf_cache:
                     idf_cache[w] = idf(w)
-                weight = (1.0 + log(c)) * idf_cache[w]
+                weight = (1.0 + log(c) if c >= 1 else c) * idf_cache[w]
                 if weight > 0:
                     vec[w] = weight
             norm = sum(v * v for v in vec.values()) ** 0.5

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from index import PublicationDoc, Ranking, SearchIndex, SearchRequest
 from index import rerank
+from index.feedback import field_counts
 from index.rerank import doc_vectors, regularise
 
 FLUTTER = {"flutter": 0.6, "panel": 0.5, "supersonic": 0.5, "aeroelastic": 0.4}
@@ -50,20 +51,41 @@ def test_dense_and_pairwise_similarities_agree(monkeypatch) -> None:  # type: ig
 
 
 def test_vectors_are_unit_length_and_cached() -> None:
-    words = {7: ["wing", "wing", "flutter"], 8: []}
+    counts = {7: {"wing": 2.0, "flutter": 1.0}, 8: {}}
     cache: dict[int, dict[str, float]] = {}
     calls: list[int] = []
 
-    def words_of(d: int) -> list[str]:
+    def counts_of(d: int) -> dict[str, float]:
         calls.append(d)
-        return words[d]
+        return counts[d]
 
-    vecs = doc_vectors([7, 8], words_of, lambda w: 2.0, cache)
+    vecs = doc_vectors([7, 8], counts_of, lambda w: 2.0, cache)
     assert abs(sum(v * v for v in vecs[0].values()) - 1.0) < 1e-9
     assert vecs[0]["wing"] > vecs[0]["flutter"]
     assert vecs[1] == {}
-    doc_vectors([7, 8], words_of, lambda w: 2.0, cache)
+    doc_vectors([7, 8], counts_of, lambda w: 2.0, cache)
     assert calls == [7, 8]
+
+
+def test_title_words_count_at_the_title_weight_in_similarity() -> None:
+    # two reports share a title word; a third shares a word of the first one's abstract only
+    a = {"title": "Panel flutter", "abstract": "Tunnel tests of thin plates."}
+    b = {"title": "Flutter boundaries", "abstract": "Piston theory for shells."}
+    c = {"title": "Harbour sediment", "abstract": "Tunnel dredging and tides."}
+    weights = Ranking().weights
+    assert weights["title"] > weights["abstract"]
+
+    def dot(x: dict[str, float], y: dict[str, float]) -> float:
+        return sum(v * y.get(t, 0.0) for t, v in x.items())
+
+    def sims(w: dict[str, float]) -> tuple[float, float]:
+        va, vb, vc = doc_vectors([0, 1, 2], lambda d: field_counts([a, b, c][d], w), lambda t: 1.0)
+        return dot(va, vb), dot(va, vc)
+
+    plain_ab, plain_ac = sims({})
+    weighted_ab, weighted_ac = sims(weights)
+    assert abs(plain_ab - plain_ac) < 1e-9  # one shared word each, counted alike
+    assert weighted_ab > weighted_ac  # the shared title word counts more
 
 
 def _flutter_collection() -> list[PublicationDoc]:
