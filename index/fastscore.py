@@ -11,17 +11,20 @@ Per-segment field lengths are decoded once and cached (segments never change onc
 
 from __future__ import annotations
 
+import struct
 import threading
+import zlib
 from bisect import bisect_right
 from itertools import accumulate
 from math import log
-from pickle import loads
+from io import BytesIO
+from pickle import Unpickler, loads
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3TermInfo
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3LeafMatcher, W3TermInfo
 from whoosh.formats import Positions
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.system import _INT_SIZE
@@ -104,6 +107,127 @@ def _decode_lengths(leaf: Any, fieldname: str) -> np.ndarray:
         return np.array([leaf.doc_field_length(d, fieldname, 0) or 0 for d in range(n)], dtype=np.float32)
 
 
+# False: read postings through Whoosh's matchers only (tests compare both ways).
+DIRECT_READS = True
+_BLOCK_LENGTH = struct.Struct("!i")  # a Whoosh 3 block's length (negative: the last block)
+# Where the encoded values (positions) of a Whoosh 3 block begin: a block's data is the pickle
+# (protocol 2) of (ids, weights, values), and protocol 2 writes each bytes value as a call of
+# `_codecs.encode`, whose name the pickle spells out before the first value.
+_VALUES_MARK = b"c_codecs\nencode\n"
+_TUPLE2_STOP = b"\x86."  # close (ids, weights) as a pair and end the pickle there
+# Decompressed bytes enough for a block's ids (at most 5 bytes each) and weights (9 bytes
+# each) and the opcodes around them; a block that needs more is decoded whole.
+_IDS_WEIGHTS_BYTES = 14
+_IDS_WEIGHTS_SLACK = 64
+
+
+def _block_ids_weights(data: bytes, compressed: int, count: int) -> tuple[Any, Any]:
+    """(ids, weights) of one Whoosh 3 block, without its values when it can.
+
+    A block's positions follow its ids and weights in one compressed pickle and are most of
+    its bytes; for scores only the ids and weights are needed. So only the start of the
+    block is decompressed and unpickled, up to where the values begin. Anything unexpected
+    (no values mark where it should be, a pickle that does not close as a pair of the block's
+    size) decodes the whole block, as Whoosh does.
+    """
+    head = data
+    if compressed:
+        head = zlib.decompressobj().decompress(data, _IDS_WEIGHTS_BYTES * count + _IDS_WEIGHTS_SLACK)
+    at = head.find(_VALUES_MARK)
+    if at > 0:
+        cut = at - 1 if head[at - 1] == 0x28 else at  # the values' MARK, if there is one
+        try:
+            ids, weights = loads(head[:cut] + _TUPLE2_STOP)
+        except Exception:  # noqa: BLE001 - any failure means "decode the whole block"
+            ids = weights = None
+        if (type(ids) is tuple and len(ids) == count
+                and (weights is None or type(weights) is float
+                     or (type(weights) is tuple and len(weights) == count))):
+            return ids, weights
+    whole = loads(zlib.decompress(data) if compressed else data)
+    return whole[0], whole[1]
+
+
+def _read_list(postfile: Any, offset: int, length: int, wanted: np.ndarray | None = None,
+               values: bool = False) -> tuple[np.ndarray, np.ndarray, list[bytes]] | None:
+    """Decode a Whoosh 3 posting list stored at `offset` (`length` bytes) in `postfile`:
+    (document numbers, weights, encoded values if asked), as `_read_blocks` gives them, read
+    straight from the bytes (no matcher object, one copy of the list, the values of a block
+    left undecoded unless asked for). With `wanted` (sorted local document numbers) only the
+    blocks that may hold one of them are decoded. None when the bytes are not a Whoosh 3
+    posting list (the caller reads it the matcher's way)."""
+    buf = postfile.get(offset, length)
+    if buf[:4] != WHOOSH3_HEADER_MAGIC:
+        return None
+    stream = BytesIO(buf)
+    unpickle = Unpickler
+    deltas: list[int] = []
+    weights: list[float] = []
+    sizes: list[int] = []
+    vals: list[bytes] = []
+    wl = wanted.tolist() if wanted is not None else None
+    i = 0
+    pos = 4
+    end = len(buf)
+    while pos < end:
+        blen = _BLOCK_LENGTH.unpack_from(buf, pos)[0]
+        nxt = pos + 4 + abs(blen)
+        stream.seek(pos + 4)
+        count, maxid, _maxweight, compressed, _mn, _mx = unpickle(stream).load()
+        if wl is not None:
+            if i >= len(wl):
+                break
+            if maxid < wl[i]:  # no wanted document in this block: skip it undecoded
+                if blen < 0:
+                    break
+                pos = nxt
+                continue
+            i = bisect_right(wl, maxid, i)
+        data = buf[stream.tell():nxt]
+        if values:
+            block = loads(zlib.decompress(data) if compressed else data)
+            ids, w = block[0], block[1]
+            v = block[2]
+            if v is None or isinstance(v, bytes):  # fixed-size values: none for our formats
+                return None
+            vals.extend(v)
+        else:
+            ids, w = _block_ids_weights(data, compressed, count)
+        deltas.extend(ids)
+        sizes.append(len(ids))
+        if w is None:
+            weights.extend([1.0] * len(ids))
+        elif isinstance(w, float):
+            weights.extend([w] * len(ids))
+        else:
+            weights.extend(w)
+        if blen < 0:
+            break
+        pos = nxt
+    return _as_arrays(deltas, weights, sizes, vals, wanted, values)
+
+
+def _as_arrays(deltas: list[int], weights: list[float], sizes: list[int], vals: list[bytes],
+               wanted: np.ndarray | None,
+               values: bool) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+    """Numpy arrays of the ids (delta-coded per block: one cumulative sum, less each block's
+    base) and weights gathered from blocks, restricted to `wanted` when given."""
+    if not sizes:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), vals
+    running = np.cumsum(np.asarray(deltas, dtype=np.int64))
+    ends = np.cumsum(sizes)
+    bases = np.concatenate(([0], running[ends[:-1] - 1]))
+    out_ids = running - np.repeat(bases, sizes)
+    out_w = np.asarray(weights, dtype=np.float64)
+    if wanted is not None and len(wanted):
+        pos = np.minimum(np.searchsorted(wanted, out_ids), len(wanted) - 1)
+        keep = wanted[pos] == out_ids
+        out_ids, out_w = out_ids[keep], out_w[keep]
+        if values:
+            vals = [v for v, k in zip(vals, keep.tolist(), strict=True) if k]
+    return out_ids, out_w, vals
+
+
 def _read_blocks(m: Any, wanted: np.ndarray | None = None,
                  values: bool = False) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
     """Decode the blocks of a Whoosh 3 leaf matcher: (document numbers, weights, encoded
@@ -111,7 +235,7 @@ def _read_blocks(m: Any, wanted: np.ndarray | None = None,
     one of them are decompressed and only those documents are returned.
 
     The blocks' pickled tuples are gathered in Python lists and converted with numpy once per
-    posting list (ids are delta-coded per block: one cumulative sum, less each block's base).
+    posting list. (The matcher's way; `_read_list` reads the same from the bytes directly.)
     """
     deltas: list[int] = []
     weights: list[float] = []
@@ -144,20 +268,7 @@ def _read_blocks(m: Any, wanted: np.ndarray | None = None,
             m._read_values()
             vals.extend(m._values)
         m._next_block()
-    if not sizes:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), vals
-    running = np.cumsum(np.asarray(deltas, dtype=np.int64))
-    ends = np.cumsum(sizes)
-    bases = np.concatenate(([0], running[ends[:-1] - 1]))
-    out_ids = running - np.repeat(bases, sizes)
-    out_w = np.asarray(weights, dtype=np.float64)
-    if wanted is not None and len(wanted):
-        pos = np.minimum(np.searchsorted(wanted, out_ids), len(wanted) - 1)
-        keep = wanted[pos] == out_ids
-        out_ids, out_w = out_ids[keep], out_w[keep]
-        if values:
-            vals = [v for v, k in zip(vals, keep.tolist(), strict=True) if k]
-    return out_ids, out_w, vals
+    return _as_arrays(deltas, weights, sizes, vals, wanted, values)
 
 
 def _decodable(m: Any) -> bool:
@@ -178,12 +289,23 @@ class _Present:
 def _term_info(leaf: Any, fieldname: str, text: str, tbytes: bytes | None) -> Any:
     """The segment's term information for a word (None when the segment lacks it)."""
     terms = getattr(leaf, "_terms", None)
+    if _empty_field(leaf, fieldname):
+        return None
     if tbytes is not None and isinstance(getattr(terms, "_codec", None), W3Codec):
         raw = terms._tindex.get(terms._keycoder(fieldname, tbytes))  # type: ignore[union-attr]
         return None if raw is None else W3TermInfo.from_bytes(raw)
     if fieldname not in leaf.schema:
         return None
     return _Present(leaf, fieldname, text) if (fieldname, text) in leaf else None
+
+
+def _empty_field(leaf: Any, fieldname: str) -> bool:
+    """True when the segment holds no word of a scored field (its total length is 0): no
+    need to look words up there. (Fields without lengths are never taken for empty.)"""
+    try:
+        return bool(leaf.schema[fieldname].scorable) and not leaf.field_length(fieldname)
+    except (KeyError, AttributeError):
+        return False
 
 
 class TermLookup:
@@ -217,6 +339,24 @@ class TermLookup:
     def doc_frequency(self, fieldname: str, text: str) -> int:
         return sum(i.doc_frequency() for i in self.infos(fieldname, text) if i is not None)
 
+    def postings(self, number: int, fieldname: str, text: str, wanted: np.ndarray | None = None,
+                 values: bool = False) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+        """(document numbers, weights, encoded values if asked) of the word's raw postings
+        (deleted documents included) in segment `number`; with `wanted` (sorted local
+        document numbers), only those of them that hold the word."""
+        info = self.infos(fieldname, text)[number]
+        if isinstance(info, W3TermInfo) and not info.is_inlined() and DIRECT_READS:
+            terms = self.leaves[number][0]._terms
+            length = info._length  # Whoosh 2.7 reads it back as a 1-tuple
+            length = length[0] if isinstance(length, tuple) else length
+            got = _read_list(terms._postfile, info._offset, length, wanted, values)
+            if got is not None:
+                return got
+        m = self.matcher(number, fieldname, text)
+        if _decodable(m):
+            return _read_blocks(m, wanted, values)
+        return _read_matcher(m, wanted, values)
+
     def matcher(self, number: int, fieldname: str, text: str) -> Any:
         """The raw postings (deleted documents included) of the word in segment `number`."""
         leaf = self.leaves[number][0]
@@ -237,7 +377,7 @@ def live_docs_with(lookup: TermLookup, fieldname: str, text: str) -> list[int]:
     for number, (leaf, offset) in enumerate(lookup.leaves):
         if lookup.infos(fieldname, text)[number] is None:
             continue
-        ids, _w = _postings(lookup.matcher(number, fieldname, text))
+        ids, _w, _v = lookup.postings(number, fieldname, text)
         deleted = leaf.has_deletions()
         out.extend(int(d) + offset for d in ids.tolist() if not (deleted and leaf.is_deleted(d)))
     return out
@@ -248,19 +388,25 @@ def _leaf_matcher(leaf: Any, fieldname: str, text: str) -> Any:
     return m.child if isinstance(m, FilterMatcher) else m
 
 
-def _postings(m: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(document numbers, weights) of one term's postings in one segment (a raw matcher:
-    deleted documents included, callers intersect with the live documents they may show)."""
-    if _decodable(m):
-        ids, w, _v = _read_blocks(m)
-        return ids, w
+def _read_matcher(m: Any, wanted: np.ndarray | None = None,
+                  values: bool = False) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+    """(document numbers, weights, values if asked) through the public matcher interface
+    (postings of other codecs, inlined lists), at the `wanted` documents only if given."""
     ids_l: list[int] = []
     weights_l: list[float] = []
-    while m.is_active():
-        ids_l.append(m.id())
+    vals: list[bytes] = []
+
+    def every() -> Iterator[int]:
+        while m.is_active():
+            yield m.id()
+            m.next()
+
+    for d in (every() if wanted is None else stops_at(m, wanted.tolist())):
+        ids_l.append(d)
         weights_l.append(m.weight())
-        m.next()
-    return np.asarray(ids_l, dtype=np.int64), np.asarray(weights_l, dtype=np.float64)
+        if values:
+            vals.append(m.value())
+    return np.asarray(ids_l, dtype=np.int64), np.asarray(weights_l, dtype=np.float64), vals
 
 
 def stops_at(m: Any, wanted: Iterable[int]) -> Iterator[int]:
@@ -275,20 +421,6 @@ def stops_at(m: Any, wanted: Iterable[int]) -> Iterator[int]:
                 return
         if m.id() == d:
             yield d
-
-
-def _postings_at(m: Any, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Like `_postings`, restricted to the (sorted, local) document numbers `wanted`: blocks
-    holding none of them are skipped without being decompressed."""
-    if _decodable(m):
-        ids, w, _v = _read_blocks(m, wanted)
-        return ids, w
-    ids_l: list[int] = []
-    weights_l: list[float] = []
-    for d in stops_at(m, wanted.tolist()):
-        ids_l.append(d)
-        weights_l.append(m.weight())
-    return np.asarray(ids_l, dtype=np.int64), np.asarray(weights_l, dtype=np.float64)
 
 
 Field = tuple[str, str, float, float, float]  # (field, term, weight, b, average length)
@@ -341,13 +473,12 @@ def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache,
             for f, t, weight, b, avg in fields:
                 if lookup.infos(f, t)[number] is None:
                     continue
-                m = lookup.matcher(number, f, t)
                 if keep is not None and (f, t) in keep.wanted:
-                    kept = _postings_values(m)
+                    kept = lookup.postings(number, f, t, values=True)
                     keep.put(leaf, f, t, kept)
                     ids, w = kept[0], kept[1]
                 else:
-                    ids, w = _postings(m)
+                    ids, w, _v = lookup.postings(number, f, t)
                 if not len(ids):
                     continue
                 dl = lengths.at(leaf, f, ids)
@@ -391,7 +522,7 @@ def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int],
             for f, t, weight, b, avg in fields:
                 if lookup.infos(f, t)[number] is None:
                     continue
-                ids, w = _postings_at(lookup.matcher(number, f, t), local)
+                ids, w, _v = lookup.postings(number, f, t, local)
                 if not len(ids):
                     continue
                 dl = lengths.at(leaf, f, ids)
@@ -607,13 +738,7 @@ def _postings_values(m: Any) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
     """(document numbers, weights, encoded values) of one term's raw postings in a segment."""
     if _decodable(m):
         return _read_blocks(m, values=True)
-    ids_l, w_l, values = [], [], []
-    while m.is_active():
-        ids_l.append(m.id())
-        w_l.append(m.weight())
-        values.append(m.value())
-        m.next()
-    return np.asarray(ids_l, dtype=np.int64), np.asarray(w_l, dtype=np.float64), values
+    return _read_matcher(m, values=True)
 
 
 def _word_scores(scorer: Any, weights: np.ndarray, lengths: np.ndarray) -> np.ndarray:
