@@ -51,6 +51,8 @@ class LengthCache:
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, str], np.ndarray] = {}
+        # field -> (segment keys, lengths of every document of those segments in order)
+        self._wholes: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
         self._lock = threading.Lock()
 
     def lengths(self, leaf: Any, fieldname: str) -> np.ndarray:
@@ -69,15 +71,50 @@ class LengthCache:
         arr = self.lengths(leaf, fieldname)[ids]
         return _BYTE_LENGTHS32[arr] if arr.dtype == np.uint8 else arr
 
-    def nbytes(self) -> int:
-        """Memory held by the cached arrays."""
+    def at_global(self, leaves: list[tuple[Any, int]], fieldname: str,
+                  docs: np.ndarray) -> np.ndarray:
+        """Lengths (float32) of the field in the documents `docs`, numbered across the
+        segments `leaves` ((segment, offset) pairs, as a searcher numbers its documents)."""
+        arr = self._whole(leaves, fieldname)[docs]
+        return _BYTE_LENGTHS32[arr] if arr.dtype == np.uint8 else arr
+
+    def _whole(self, leaves: list[tuple[Any, int]], fieldname: str) -> np.ndarray:
+        """The field's lengths over all `leaves` in one array. The segments' own arrays are
+        then kept as views into it, so it costs no memory beside them."""
+        keys = tuple(segment_key(leaf) for leaf, _off in leaves)
         with self._lock:
-            return sum(a.nbytes for a in self._cache.values())
+            found = self._wholes.get(fieldname)
+        if found is not None and found[0] == keys:
+            return found[1]
+        parts = [self.lengths(leaf, fieldname) for leaf, _off in leaves]
+        if any(p.dtype != np.uint8 for p in parts):  # another codec's lengths: all as floats
+            parts = [_BYTE_LENGTHS32[p] if p.dtype == np.uint8 else p for p in parts]
+        whole = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+        with self._lock:
+            self._wholes[fieldname] = (keys, whole)
+            start = 0
+            for key, part in zip(keys, parts, strict=True):
+                if part.dtype == whole.dtype:
+                    self._cache[(key, fieldname)] = whole[start:start + len(part)]
+                start += len(part)
+        return whole
+
+    def nbytes(self) -> int:
+        """Memory held by the cached arrays (each buffer once: segments' arrays may be views
+        into a whole-searcher array)."""
+        with self._lock:
+            arrays = [*self._cache.values(), *(w for _k, w in self._wholes.values())]
+        buffers = {}
+        for a in arrays:
+            base = a if a.base is None else a.base
+            buffers[id(base)] = base.nbytes
+        return sum(buffers.values())
 
     def forget_except(self, keys: set[str]) -> None:
         """Drop the arrays of segments no longer in use."""
         with self._lock:
             self._cache = {k: v for k, v in self._cache.items() if k[0] in keys}
+            self._wholes = {f: w for f, w in self._wholes.items() if set(w[0]) <= keys}
 
 
 def segment_key(leaf: Any) -> str:
@@ -151,21 +188,40 @@ def _block_ids_weights(data: bytes, compressed: int, count: int) -> tuple[Any, A
 def _read_list(postfile: Any, offset: int, length: int, wanted: np.ndarray | None = None,
                values: bool = False) -> tuple[np.ndarray, np.ndarray, list[bytes]] | None:
     """Decode a Whoosh 3 posting list stored at `offset` (`length` bytes) in `postfile`:
-    (document numbers, weights, encoded values if asked), as `_read_blocks` gives them, read
-    straight from the bytes (no matcher object, one copy of the list, the values of a block
-    left undecoded unless asked for). With `wanted` (sorted local document numbers) only the
-    blocks that may hold one of them are decoded. None when the bytes are not a Whoosh 3
-    posting list (the caller reads it the matcher's way)."""
+    (document numbers, weights, encoded values if asked), as `_read_blocks` gives them.
+    With `wanted` (sorted local document numbers) only those of them are returned. None when
+    the bytes are not a Whoosh 3 posting list (the caller reads it the matcher's way)."""
+    got = _list_blocks(postfile, offset, length, wanted.tolist() if wanted is not None else None,
+                       values)
+    if got is None:
+        return None
+    ids, weights, vals = got
+    out_ids = np.asarray(ids, dtype=np.int64)
+    out_w = np.asarray(weights, dtype=np.float64)
+    if wanted is not None and len(wanted) and len(out_ids):
+        pos = np.minimum(np.searchsorted(wanted, out_ids), len(wanted) - 1)
+        keep = wanted[pos] == out_ids
+        out_ids, out_w = out_ids[keep], out_w[keep]
+        if values:
+            vals = [v for v, k in zip(vals, keep.tolist(), strict=True) if k]
+    return out_ids, out_w, vals
+
+
+def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | None,
+                 values: bool) -> tuple[list[int], list[float], list[bytes]] | None:
+    """The blocks of a Whoosh 3 posting list as Python lists (document numbers, weights,
+    encoded values if asked), read straight from the bytes: no matcher object, one copy of
+    the list, a block's values left undecoded unless asked for. With `wanted` (sorted local
+    document numbers) blocks that cannot hold one of them are skipped undecoded, but the
+    blocks read are returned whole. None when the bytes are not a Whoosh 3 posting list."""
     buf = postfile.get(offset, length)
     if buf[:4] != WHOOSH3_HEADER_MAGIC:
         return None
     stream = BytesIO(buf)
     unpickle = Unpickler
-    deltas: list[int] = []
+    out_ids: list[int] = []
     weights: list[float] = []
-    sizes: list[int] = []
     vals: list[bytes] = []
-    wl = wanted.tolist() if wanted is not None else None
     i = 0
     pos = 4
     end = len(buf)
@@ -174,15 +230,15 @@ def _read_list(postfile: Any, offset: int, length: int, wanted: np.ndarray | Non
         nxt = pos + 4 + abs(blen)
         stream.seek(pos + 4)
         count, maxid, _maxweight, compressed, _mn, _mx = unpickle(stream).load()
-        if wl is not None:
-            if i >= len(wl):
+        if wanted is not None:
+            if i >= len(wanted):
                 break
-            if maxid < wl[i]:  # no wanted document in this block: skip it undecoded
+            if maxid < wanted[i]:  # no wanted document in this block: skip it undecoded
                 if blen < 0:
                     break
                 pos = nxt
                 continue
-            i = bisect_right(wl, maxid, i)
+            i = bisect_right(wanted, maxid, i)
         data = buf[stream.tell():nxt]
         if values:
             block = loads(zlib.decompress(data) if compressed else data)
@@ -193,8 +249,7 @@ def _read_list(postfile: Any, offset: int, length: int, wanted: np.ndarray | Non
             vals.extend(v)
         else:
             ids, w = _block_ids_weights(data, compressed, count)
-        deltas.extend(ids)
-        sizes.append(len(ids))
+        out_ids.extend(accumulate(ids))  # delta-coded from 0 in each block
         if w is None:
             weights.extend([1.0] * len(ids))
         elif isinstance(w, float):
@@ -204,7 +259,7 @@ def _read_list(postfile: Any, offset: int, length: int, wanted: np.ndarray | Non
         if blen < 0:
             break
         pos = nxt
-    return _as_arrays(deltas, weights, sizes, vals, wanted, values)
+    return out_ids, weights, vals
 
 
 def _as_arrays(deltas: list[int], weights: list[float], sizes: list[int], vals: list[bytes],
@@ -357,6 +412,23 @@ class TermLookup:
             return _read_blocks(m, wanted, values)
         return _read_matcher(m, wanted, values)
 
+    def lists(self, number: int, fieldname: str, text: str,
+              wanted: list[int] | None = None) -> tuple[list[int], list[float]]:
+        """(document numbers, weights) of the word's raw postings in segment `number` as
+        Python lists; with `wanted` (sorted local document numbers) only the blocks that may
+        hold them are read, and other documents of those blocks may come with them."""
+        info = self.infos(fieldname, text)[number]
+        if isinstance(info, W3TermInfo) and not info.is_inlined() and DIRECT_READS:
+            terms = self.leaves[number][0]._terms
+            length = info._length
+            length = length[0] if isinstance(length, tuple) else length
+            got = _list_blocks(terms._postfile, info._offset, length, wanted, False)
+            if got is not None:
+                return got[0], got[1]
+        want = np.asarray(wanted, dtype=np.int64) if wanted is not None else None
+        ids, w, _v = self.postings(number, fieldname, text, want)
+        return ids.tolist(), w.tolist()
+
     def matcher(self, number: int, fieldname: str, text: str) -> Any:
         """The raw postings (deleted documents included) of the word in segment `number`."""
         leaf = self.leaves[number][0]
@@ -500,6 +572,10 @@ def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int],
     match. Postings blocks holding none of the documents are skipped undecoded, so scoring
     a few hundred documents does not read every posting of common words.
 
+    Each (word, field) is scored in one go over every segment: the postings of all segments
+    are gathered first, so the array arithmetic runs once per word and field, not once per
+    segment. The sums are the same, in the same order, as segment by segment.
+
     With `exact_lengths` field lengths enter the arithmetic as float64, as in Whoosh's own
     `BM25FTerm` matcher (`score_all`, and so ranking, uses them as float32).
     """
@@ -509,34 +585,55 @@ def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int],
     parent = searcher.get_parent()
     total = np.zeros(len(wanted), dtype=np.float64)
     lookup = TermLookup(parent)
+    # the segments holding wanted documents: (number, offset, local wanted numbers)
+    segments: list[tuple[int, int, list[int]]] = []
+    for number, (leaf, offset) in enumerate(lookup.leaves):
+        bounds = np.searchsorted(wanted, [offset, offset + leaf.doc_count_all()])
+        lo, hi = int(bounds[0]), int(bounds[1])
+        if lo < hi:
+            segments.append((number, offset, (wanted[lo:hi] - offset).tolist()))
     for term in terms:
         fields, idf = _term_setup(parent, lookup, term)
         k1 = term.k1
-        for number, (leaf, offset) in enumerate(lookup.leaves if fields else ()):
-            bounds = np.searchsorted(wanted, [offset, offset + leaf.doc_count_all()])
-            lo, hi = int(bounds[0]), int(bounds[1])
-            if lo == hi:
+        tf: np.ndarray | None = None
+        for f, t, weight, b, avg in fields if segments else ():
+            infos = lookup.infos(f, t)
+            ids: list[int] = []
+            w_l: list[float] = []
+            offsets: list[int] = []
+            counts: list[int] = []
+            for number, offset, local in segments:
+                if infos[number] is None:
+                    continue
+                got_ids, got_w = lookup.lists(number, f, t, local)
+                if got_ids:
+                    ids.extend(got_ids)
+                    w_l.extend(got_w)
+                    offsets.append(offset)
+                    counts.append(len(got_ids))
+            if not ids:
                 continue
-            local = wanted[lo:hi] - offset
-            tf: np.ndarray | None = None
-            for f, t, weight, b, avg in fields:
-                if lookup.infos(f, t)[number] is None:
-                    continue
-                ids, w, _v = lookup.postings(number, f, t, local)
-                if not len(ids):
-                    continue
-                dl = lengths.at(leaf, f, ids)
-                if exact_lengths:
-                    dl = dl.astype(np.float64)
-                part = weight * w / ((1.0 - b) + b * dl / avg)
-                if tf is None:
-                    tf = np.zeros(len(local), dtype=np.float64)
-                tf[np.searchsorted(local, ids)] += part
+            docs = np.asarray(ids, dtype=np.int64)
+            if len(offsets) > 1 or offsets[0]:
+                docs += np.repeat(np.asarray(offsets, dtype=np.int64), counts)
+            at = np.minimum(np.searchsorted(wanted, docs), len(wanted) - 1)
+            keep = wanted[at] == docs
+            if not keep.any():
+                continue
+            docs, at = docs[keep], at[keep]
+            w = np.asarray(w_l, dtype=np.float64)[keep]
+            dl = lengths.at_global(lookup.leaves, f, docs)
+            if exact_lengths:
+                dl = dl.astype(np.float64)
+            part = weight * w / ((1.0 - b) + b * dl / avg)
             if tf is None:
-                continue
-            hit = np.nonzero(tf)[0]
-            x = tf[hit]
-            total[lo + hit] += idf * x * (k1 + 1.0) / (x + k1)
+                tf = np.zeros(len(wanted), dtype=np.float64)
+            tf[at] += part  # a posting list names each document once
+        if tf is None:
+            continue
+        hit = np.nonzero(tf)[0]
+        x = tf[hit]
+        total[hit] += idf * x * (k1 + 1.0) / (x + k1)
     return {int(wanted[i]): float(total[i]) for i in np.nonzero(total)[0]}
 
 
