@@ -25,11 +25,13 @@ from typing import Any
 import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3LeafMatcher, W3TermInfo
+from whoosh.filedb.filetables import HashReader
 from whoosh.formats import Positions
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
+from . import storage
 from .bm25f import BM25FTerm, _kind_count
 from .ranking import _Scorer
 
@@ -341,13 +343,49 @@ class _Present:
         return int(self.leaf.doc_frequency(self.fieldname, self.text))
 
 
+_HASH_SLOT = struct.Struct("!Iq")  # a Whoosh hash file's slot: (key hash, item position)
+_HASH_LENGTHS = struct.Struct("!ii")  # an item's (key length, value length)
+
+
+def _hash_get(tindex: Any, key: bytes) -> bytes | None:
+    """`HashReader.get(key)` of a Whoosh hash file (a segment's term dictionary) held in
+    memory or a map: the same slots probed in the same order, read with `unpack_from` on the
+    buffer instead of copying each few bytes out through the file object. Falls back to
+    Whoosh's own lookup for a file without a buffer."""
+    buf = getattr(tindex.dbfile, "_buf", None)
+    if buf is None or not isinstance(tindex, HashReader):
+        return tindex.get(key)
+    storage.count_read()
+    keyhash = tindex.hashfn(key)
+    tablestart, numslots = tindex.tables[keyhash & 255]
+    if not numslots:
+        return None
+    size = _HASH_SLOT.size
+    tableend = tablestart + numslots * size
+    slotpos = tablestart + ((keyhash >> 8) % numslots) * size
+    keylen_wanted = len(key)
+    for _ in range(numslots):
+        slothash, itempos = _HASH_SLOT.unpack_from(buf, slotpos)
+        if not itempos:
+            return None
+        if slothash == keyhash:
+            keylen, datalen = _HASH_LENGTHS.unpack_from(buf, itempos)
+            keystart = itempos + _HASH_LENGTHS.size
+            if keylen == keylen_wanted and buf[keystart:keystart + keylen] == key:
+                return bytes(buf[keystart + keylen:keystart + keylen + datalen])
+        slotpos += size
+        if slotpos == tableend:
+            slotpos = tablestart
+    return None
+
+
 def _term_info(leaf: Any, fieldname: str, text: str, tbytes: bytes | None) -> Any:
     """The segment's term information for a word (None when the segment lacks it)."""
     terms = getattr(leaf, "_terms", None)
     if _empty_field(leaf, fieldname):
         return None
     if tbytes is not None and isinstance(getattr(terms, "_codec", None), W3Codec):
-        raw = terms._tindex.get(terms._keycoder(fieldname, tbytes))  # type: ignore[union-attr]
+        raw = _hash_get(terms._tindex, terms._keycoder(fieldname, tbytes))  # type: ignore[union-attr]
         return None if raw is None else W3TermInfo.from_bytes(raw)
     if fieldname not in leaf.schema:
         return None

@@ -208,6 +208,11 @@ class _ReadBudget:
 _BUDGET = _ReadBudget()
 
 
+def count_read() -> None:
+    """Count one read that went straight to a segment's buffer (not through `get`)."""
+    _BUDGET.count()
+
+
 def limit_mapped(budget_bytes: int | None) -> None:
     """Ask for at most `budget_bytes` of mapped index pages in this process (None: no bound)."""
     _BUDGET.limit(budget_bytes)
