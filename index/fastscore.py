@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 import threading
+from collections import OrderedDict
 import zlib
 from bisect import bisect_right
 from itertools import accumulate
@@ -379,17 +380,82 @@ def _hash_get(tindex: Any, key: bytes) -> bytes | None:
     return None
 
 
-def _term_info(leaf: Any, fieldname: str, text: str, tbytes: bytes | None) -> Any:
-    """The segment's term information for a word (None when the segment lacks it)."""
+def _term_entry(leaf: Any, fieldname: str, text: str, tbytes: bytes | None) -> Any:
+    """The segment's term dictionary entry for a word: its encoded `W3TermInfo` (bytes),
+    a `_Present` for another codec, or None when the segment lacks the word."""
     terms = getattr(leaf, "_terms", None)
     if _empty_field(leaf, fieldname):
         return None
     if tbytes is not None and isinstance(getattr(terms, "_codec", None), W3Codec):
-        raw = _hash_get(terms._tindex, terms._keycoder(fieldname, tbytes))  # type: ignore[union-attr]
-        return None if raw is None else W3TermInfo.from_bytes(raw)
+        return _hash_get(terms._tindex, terms._keycoder(fieldname, tbytes))  # type: ignore[union-attr]
     if fieldname not in leaf.schema:
         return None
     return _Present(leaf, fieldname, text) if (fieldname, text) in leaf else None
+
+
+def _term_info(leaf: Any, fieldname: str, text: str, tbytes: bytes | None) -> Any:
+    """The segment's term information for a word (None when the segment lacks it)."""
+    entry = _term_entry(leaf, fieldname, text, tbytes)
+    return W3TermInfo.from_bytes(entry) if isinstance(entry, bytes) else entry
+
+
+class TermCache:
+    """Term dictionary entries of recently searched words, per (field, word), for the
+    segments of the latest searcher, bounded in bytes (least recently used dropped first).
+
+    Relevance feedback looks up its expansion words (common words of the best documents,
+    which recur from one question to the next) in every field of every segment; each lookup
+    hashes the word and probes the segment's hash table. An entry keeps the encoded term
+    information (a few dozen bytes per segment holding the word). A different set of
+    segments (a commit, a rebuild) empties the cache.
+    """
+
+    ENTRY_BYTES = 120  # the key, the tuple and the dictionary slot, about
+    SLOT_BYTES = 8  # one segment's reference in an entry's tuple
+    RAW_BYTES = 33  # a bytes object's own size beside its content
+
+    def __init__(self, max_bytes: int = 4 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._segments: tuple[str, ...] = ()
+        self._entries: OrderedDict[tuple[str, str], tuple[bytes | None, ...]] = OrderedDict()
+        self._sizes: dict[tuple[str, str], int] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, segments: tuple[str, ...], key: tuple[str, str]) -> tuple[bytes | None, ...] | None:
+        with self._lock:
+            if segments != self._segments:
+                return None
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, segments: tuple[str, ...], key: tuple[str, str],
+            entries: tuple[bytes | None, ...]) -> None:
+        size = self.ENTRY_BYTES + sum(self.SLOT_BYTES + (0 if e is None else self.RAW_BYTES + len(e))
+                                      for e in entries)
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            if segments != self._segments:
+                self._segments = segments
+                self._entries.clear()
+                self._sizes.clear()
+                self._bytes = 0
+            if key in self._entries:
+                return
+            self._entries[key] = entries
+            self._sizes[key] = size
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                old, _e = self._entries.popitem(last=False)
+                self._bytes -= self._sizes.pop(old)
+
+    def nbytes(self) -> int:
+        """Memory held by the entries (estimated from their sizes)."""
+        with self._lock:
+            return self._bytes
 
 
 def _empty_field(leaf: Any, fieldname: str) -> bool:
@@ -406,24 +472,32 @@ class TermLookup:
     segment (Whoosh looks a word up again for its presence, its frequency and its postings,
     which with many segments costs more than reading short posting lists)."""
 
-    def __init__(self, searcher: Any) -> None:
+    def __init__(self, searcher: Any, cache: TermCache | None = None) -> None:
         self.parent = searcher.get_parent()
         self.leaves = self.parent.reader().leaf_readers()
         self._infos: dict[tuple[str, str], list[Any]] = {}
+        self._cache = cache
+        self._segments = tuple(segment_key(leaf) for leaf, _off in self.leaves) if cache else ()
 
     def infos(self, fieldname: str, text: str) -> list[Any]:
         """Per segment (in `leaves` order): the term's information, or None."""
         key = (fieldname, text)
         found = self._infos.get(key)
         if found is None:
-            tbytes = None
-            if fieldname in self.parent.schema:
-                try:
-                    tbytes = self.parent.schema[fieldname].to_bytes(text)
-                except ValueError:
-                    tbytes = None
-            found = self._infos[key] = [_term_info(leaf, fieldname, text, tbytes)
-                                        for leaf, _off in self.leaves]
+            entries = self._cache.get(self._segments, key) if self._cache is not None else None
+            if entries is None:
+                tbytes = None
+                if fieldname in self.parent.schema:
+                    try:
+                        tbytes = self.parent.schema[fieldname].to_bytes(text)
+                    except ValueError:
+                        tbytes = None
+                entries = tuple(_term_entry(leaf, fieldname, text, tbytes)
+                                for leaf, _off in self.leaves)
+                if self._cache is not None and all(e is None or isinstance(e, bytes) for e in entries):
+                    self._cache.put(self._segments, key, entries)
+            found = self._infos[key] = [W3TermInfo.from_bytes(e) if isinstance(e, bytes) else e
+                                        for e in entries]
         return found
 
     def present(self, fieldname: str, text: str) -> bool:
@@ -568,13 +642,14 @@ class KeptPostings:
 
 
 def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache,
-              keep: KeptPostings | None = None) -> np.ndarray:
+              keep: KeptPostings | None = None, term_cache: TermCache | None = None) -> np.ndarray:
     """BM25F score of the OR of `terms` for every document number of `searcher` (0: no match).
 
-    With `keep`, the postings of its wanted (field, word) pairs are kept in it."""
+    With `keep`, the postings of its wanted (field, word) pairs are kept in it; with
+    `term_cache`, term dictionary entries are looked up there first."""
     parent = searcher.get_parent()
     total = np.zeros(parent.doc_count_all(), dtype=np.float64)
-    lookup = TermLookup(parent)
+    lookup = TermLookup(parent, term_cache)
     for term in terms:
         fields, idf = _term_setup(parent, lookup, term)
         k1 = term.k1
@@ -605,7 +680,8 @@ def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache,
 
 
 def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int],
-               lengths: LengthCache, exact_lengths: bool = False) -> dict[int, float]:
+               lengths: LengthCache, exact_lengths: bool = False,
+               term_cache: TermCache | None = None) -> dict[int, float]:
     """`score_all` for the given documents only: {document number: score} of those that
     match. Postings blocks holding none of the documents are skipped undecoded, so scoring
     a few hundred documents does not read every posting of common words.
@@ -622,7 +698,7 @@ def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int],
         return {}
     parent = searcher.get_parent()
     total = np.zeros(len(wanted), dtype=np.float64)
-    lookup = TermLookup(parent)
+    lookup = TermLookup(parent, term_cache)
     # the segments holding wanted documents: (number, offset, local wanted numbers)
     segments: list[tuple[int, int, list[int]]] = []
     for number, (leaf, offset) in enumerate(lookup.leaves):
