@@ -121,10 +121,20 @@ class LengthCache:
 
 
 def segment_key(leaf: Any) -> str:
+    """A name for a segment as one reader sees it (its id and size), remembered on the
+    reader: a segment never changes once written."""
+    key = leaf.__dict__.get("_portal_segment_key") if hasattr(leaf, "__dict__") else None
+    if key is not None:
+        return key
     try:
-        return f"{leaf.segment().segment_id()}:{leaf.doc_count_all()}"
+        key = f"{leaf.segment().segment_id()}:{leaf.doc_count_all()}"
     except Exception:  # readers without a segment: never cached for long
         return f"anon:{id(leaf)}"
+    try:
+        leaf._portal_segment_key = key
+    except AttributeError:
+        pass
+    return key
 
 
 def _decode_lengths(leaf: Any, fieldname: str) -> np.ndarray:
@@ -211,12 +221,14 @@ def _read_list(postfile: Any, offset: int, length: int, wanted: np.ndarray | Non
 
 
 def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | None,
-                 values: bool) -> tuple[list[int], list[float], list[bytes]] | None:
+                 values: bool, lazy: bool = False) -> tuple[list[int], list[float], Any] | None:
     """The blocks of a Whoosh 3 posting list as Python lists (document numbers, weights,
     encoded values if asked), read straight from the bytes: no matcher object, one copy of
     the list, a block's values left undecoded unless asked for. With `wanted` (sorted local
     document numbers) blocks that cannot hold one of them are skipped undecoded, but the
-    blocks read are returned whole. None when the bytes are not a Whoosh 3 posting list."""
+    blocks read are returned whole. With `lazy` (and `values`) the values come as a
+    `_BlockValues`, decoding a block's values only when one of them is asked for. None when
+    the bytes are not a Whoosh 3 posting list."""
     buf = postfile.get(offset, length)
     if buf[:4] != WHOOSH3_HEADER_MAGIC:
         return None
@@ -225,6 +237,8 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
     out_ids: list[int] = []
     weights: list[float] = []
     vals: list[bytes] = []
+    starts: list[int] = []
+    blocks: list[tuple[bytes, int]] = []
     i = 0
     pos = 4
     end = len(buf)
@@ -243,7 +257,11 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
                 continue
             i = bisect_right(wanted, maxid, i)
         data = buf[stream.tell():nxt]
-        if values:
+        if values and lazy:
+            starts.append(len(out_ids))
+            blocks.append((data, compressed))
+            ids, w = _block_ids_weights(data, compressed, count)
+        elif values:
             block = loads(zlib.decompress(data) if compressed else data)
             ids, w = block[0], block[1]
             v = block[2]
@@ -262,7 +280,32 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
         if blen < 0:
             break
         pos = nxt
+    if values and lazy:
+        return out_ids, weights, _BlockValues(starts, blocks)
     return out_ids, weights, vals
+
+
+class _BlockValues:
+    """The encoded values (positions) of a posting list, by posting number, each block
+    decompressed and unpickled the first time one of its values is asked for: the proximity
+    boosts need the positions of a few dozen candidates, not of every document."""
+
+    __slots__ = ("_starts", "_blocks", "_decoded")
+
+    def __init__(self, starts: list[int], blocks: list[tuple[bytes, int]]) -> None:
+        self._starts = starts  # the number of each block's first posting
+        self._blocks = blocks  # (data, compression) of each block
+        self._decoded: dict[int, Any] = {}
+
+    def __getitem__(self, i: int) -> bytes:
+        b = bisect_right(self._starts, i) - 1
+        if b < 0:
+            raise IndexError(i)
+        found = self._decoded.get(b)
+        if found is None:
+            data, compressed = self._blocks[b]
+            found = self._decoded[b] = loads(zlib.decompress(data) if compressed else data)[2]
+        return found[i - self._starts[b]]
 
 
 def _as_arrays(deltas: list[int], weights: list[float], sizes: list[int], vals: list[bytes],
@@ -507,11 +550,21 @@ class TermLookup:
         return sum(i.doc_frequency() for i in self.infos(fieldname, text) if i is not None)
 
     def postings(self, number: int, fieldname: str, text: str, wanted: np.ndarray | None = None,
-                 values: bool = False) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+                 values: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
         """(document numbers, weights, encoded values if asked) of the word's raw postings
         (deleted documents included) in segment `number`; with `wanted` (sorted local
-        document numbers), only those of them that hold the word."""
+        document numbers), only those of them that hold the word. All values asked for
+        without `wanted` come as a sequence decoding its blocks on first use."""
         info = self.infos(fieldname, text)[number]
+        leaf = self.leaves[number][0]
+        if (values and wanted is None and isinstance(info, W3TermInfo) and not info.is_inlined()
+                and DIRECT_READS and leaf.schema[fieldname].format.fixed_value_size() is None):
+            length = info._length
+            length = length[0] if isinstance(length, tuple) else length
+            lazy = _list_blocks(leaf._terms._postfile, info._offset, length, None, True, lazy=True)
+            if lazy is not None:
+                return (np.asarray(lazy[0], dtype=np.int64), np.asarray(lazy[1], dtype=np.float64),
+                        lazy[2])
         if isinstance(info, W3TermInfo) and not info.is_inlined() and DIRECT_READS:
             terms = self.leaves[number][0]._terms
             length = info._length  # Whoosh 2.7 reads it back as a 1-tuple
