@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections import OrderedDict
 import zlib
 from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
+from io import BytesIO
 from itertools import accumulate
 from math import log
-from io import BytesIO
 from pickle import Unpickler, loads
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -130,10 +131,8 @@ def segment_key(leaf: Any) -> str:
         key = f"{leaf.segment().segment_id()}:{leaf.doc_count_all()}"
     except Exception:  # readers without a segment: never cached for long
         return f"anon:{id(leaf)}"
-    try:
+    with suppress(AttributeError):
         leaf._portal_segment_key = key
-    except AttributeError:
-        pass
     return key
 
 
@@ -182,7 +181,8 @@ def _block_ids_weights(data: bytes, compressed: int, count: int) -> tuple[Any, A
     """
     head = data
     if compressed:
-        head = zlib.decompressobj().decompress(data, _IDS_WEIGHTS_BYTES * count + _IDS_WEIGHTS_SLACK)
+        enough = _IDS_WEIGHTS_BYTES * count + _IDS_WEIGHTS_SLACK
+        head = zlib.decompressobj().decompress(data, enough)
     at = head.find(_VALUES_MARK)
     if at > 0:
         cut = at - 1 if head[at - 1] == 0x28 else at  # the values' MARK, if there is one
@@ -465,7 +465,8 @@ class TermCache:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, segments: tuple[str, ...], key: tuple[str, str]) -> tuple[bytes | None, ...] | None:
+    def get(self, segments: tuple[str, ...],
+            key: tuple[str, str]) -> tuple[bytes | None, ...] | None:
         with self._lock:
             if segments != self._segments:
                 return None
@@ -476,8 +477,8 @@ class TermCache:
 
     def put(self, segments: tuple[str, ...], key: tuple[str, str],
             entries: tuple[bytes | None, ...]) -> None:
-        size = self.ENTRY_BYTES + sum(self.SLOT_BYTES + (0 if e is None else self.RAW_BYTES + len(e))
-                                      for e in entries)
+        size = self.ENTRY_BYTES + sum(
+            self.SLOT_BYTES + (0 if e is None else self.RAW_BYTES + len(e)) for e in entries)
         if size > self.max_bytes:
             return
         with self._lock:
@@ -537,7 +538,8 @@ class TermLookup:
                         tbytes = None
                 entries = tuple(_term_entry(leaf, fieldname, text, tbytes)
                                 for leaf, _off in self.leaves)
-                if self._cache is not None and all(e is None or isinstance(e, bytes) for e in entries):
+                cacheable = all(e is None or isinstance(e, bytes) for e in entries)
+                if self._cache is not None and cacheable:
                     self._cache.put(self._segments, key, entries)
             found = self._infos[key] = [W3TermInfo.from_bytes(e) if isinstance(e, bytes) else e
                                         for e in entries]
