@@ -34,6 +34,7 @@ from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
 from . import storage
+from .analysis import PagePositions
 from .bm25f import BM25FTerm, _kind_count
 from .ranking import _Scorer
 
@@ -878,7 +879,10 @@ def _decode_positions(value: bytes) -> list[int]:
 
 
 def _positions_decoder(field: Any) -> Any:
-    if type(field.format) is Positions:
+    # Positions' own encoding (also PagePositions', which changes only how words are found)
+    fmt = type(field.format)
+    if (issubclass(fmt, Positions) and fmt.decode_positions is Positions.decode_positions
+            and fmt.encode in (Positions.encode, PagePositions.encode)):
         return _decode_positions
     return field.format.decoder("positions")
 
