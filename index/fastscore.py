@@ -21,7 +21,7 @@ from contextlib import suppress
 from io import BytesIO
 from itertools import accumulate
 from math import log
-from pickle import Unpickler, loads
+from pickle import Unpickler, dumps, loads
 from typing import Any
 
 import numpy as np
@@ -165,13 +165,14 @@ _BLOCK_LENGTH = struct.Struct("!i")  # a Whoosh 3 block's length (negative: the 
 # `_codecs.encode`, whose name the pickle spells out before the first value.
 _VALUES_MARK = b"c_codecs\nencode\n"
 _TUPLE2_STOP = b"\x86."  # close (ids, weights) as a pair and end the pickle there
-# Decompressed bytes enough for a block's ids (at most 5 bytes each) and weights (9 bytes
-# each) and the opcodes around them; a block that needs more is decoded whole.
-_IDS_WEIGHTS_BYTES = 14
+# Decompressed bytes enough for a block's ids (up to 3 bytes each while gaps stay under
+# 65,536 documents) and weights (9 bytes each) and the opcodes around them; a block that
+# needs more (gaps coded in 5 bytes) is decoded whole.
+_IDS_WEIGHTS_BYTES = 12
 _IDS_WEIGHTS_SLACK = 64
 
 
-def _block_ids_weights(data: bytes, compressed: int, count: int) -> tuple[Any, Any]:
+def _block_ids_weights(data: Any, compressed: int, count: int) -> tuple[Any, Any]:
     """(ids, weights) of one Whoosh 3 block, without its values when it can.
 
     A block's positions follow its ids and weights in one compressed pickle and are most of
@@ -180,10 +181,11 @@ def _block_ids_weights(data: bytes, compressed: int, count: int) -> tuple[Any, A
     (no values mark where it should be, a pickle that does not close as a pair of the block's
     size) decodes the whole block, as Whoosh does.
     """
-    head = data
     if compressed:
         enough = _IDS_WEIGHTS_BYTES * count + _IDS_WEIGHTS_SLACK
         head = zlib.decompressobj().decompress(data, enough)
+    else:
+        head = data if isinstance(data, bytes) else bytes(data)
     at = head.find(_VALUES_MARK)
     if at > 0:
         cut = at - 1 if head[at - 1] == 0x28 else at  # the values' MARK, if there is one
@@ -230,24 +232,32 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
     blocks read are returned whole. With `lazy` (and `values`) the values come as a
     `_BlockValues`, decoding a block's values only when one of them is asked for. None when
     the bytes are not a Whoosh 3 posting list."""
-    buf = postfile.get(offset, length)
-    if buf[:4] != WHOOSH3_HEADER_MAGIC:
+    buf = getattr(postfile, "_buf", None)
+    if buf is not None:  # a segment file in memory or mapped: read it in place
+        storage.count_read()
+    else:
+        buf, offset = postfile.get(offset, length), 0
+    if buf[offset:offset + 4] != WHOOSH3_HEADER_MAGIC:
         return None
-    stream = BytesIO(buf)
-    unpickle = Unpickler
     out_ids: list[int] = []
     weights: list[float] = []
     vals: list[bytes] = []
     starts: list[int] = []
     blocks: list[tuple[bytes, int]] = []
     i = 0
-    pos = 4
-    end = len(buf)
+    pos = offset + 4
+    end = offset + length
     while pos < end:
         blen = _BLOCK_LENGTH.unpack_from(buf, pos)[0]
         nxt = pos + 4 + abs(blen)
-        stream.seek(pos + 4)
-        count, maxid, _maxweight, compressed, _mn, _mx = unpickle(stream).load()
+        info = loads(buf[pos + 4:nxt])  # the block's header (a pickle ends where it ends)
+        count, maxid, _maxweight, compressed, _mn, _mx = info
+        # where the header ends: Whoosh pickled it with protocol 2, and so does this
+        data_at = pos + 4 + len(dumps(info, 2))
+        if buf[data_at - 1] != 0x2E:  # not the header's STOP: find its end the slow way
+            stream = BytesIO(bytes(buf[pos + 4:nxt]))
+            Unpickler(stream).load()
+            data_at = pos + 4 + stream.tell()
         if wanted is not None:
             if i >= len(wanted):
                 break
@@ -257,10 +267,10 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
                 pos = nxt
                 continue
             i = bisect_right(wanted, maxid, i)
-        data = buf[stream.tell():nxt]
+        data = buf[data_at:nxt]
         if values and lazy:
             starts.append(len(out_ids))
-            blocks.append((data, compressed))
+            blocks.append((bytes(data), compressed))
             ids, w = _block_ids_weights(data, compressed, count)
         elif values:
             block = loads(zlib.decompress(data) if compressed else data)

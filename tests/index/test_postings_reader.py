@@ -29,6 +29,7 @@ from index.fastscore import (
     _block_ids_weights,
     _decodable,
     _hash_get,
+    _list_blocks,
     _read_blocks,
     _read_matcher,
     flat_terms,
@@ -80,6 +81,16 @@ def _terms(leaf, fieldname: str) -> list[str]:  # type: ignore[no-untyped-def]
     return [leaf.schema[fieldname].from_bytes(t) for t in leaf.lexicon(fieldname)]
 
 
+class _CopyingFile:
+    """A segment file read only through `get` (no buffer to read in place)."""
+
+    def __init__(self, f) -> None:  # type: ignore[no-untyped-def]
+        self._f = f
+
+    def get(self, position: int, length: int) -> bytes:
+        return self._f.get(position, length)
+
+
 def _same(a: tuple, b: tuple) -> None:
     assert a[0].tolist() == b[0].tolist()
     assert a[1].tolist() == b[1].tolist()
@@ -103,6 +114,10 @@ def test_posting_lists_read_from_their_bytes_as_whoosh_reads_them(many: SearchIn
                     ids, w, _v = lookup.postings(number, f, t)  # ids and weights only
                     assert (ids.tolist(), w.tolist()) == (slow[0].tolist(), slow[1].tolist())
                     want = np.array(sorted(rng.sample(range(leaf.doc_count_all()), 40)))
+                    info = lookup.infos(f, t)[number]
+                    copied = _list_blocks(_CopyingFile(leaf._terms._postfile), info._offset,
+                                          info._length[0], None, False)
+                    assert copied is not None and copied[0] == ids.tolist()
                     some = lookup.postings(number, f, t, want)
                     slow_some = _read_matcher(lookup.matcher(number, f, t), want)
                     assert some[0].tolist() == slow_some[0].tolist()
