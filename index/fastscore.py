@@ -714,34 +714,53 @@ def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache,
     With `keep`, the postings of its wanted (field, word) pairs are kept in it; with
     `term_cache`, term dictionary entries are looked up there first."""
     parent = searcher.get_parent()
-    total = np.zeros(parent.doc_count_all(), dtype=np.float64)
+    size = parent.doc_count_all()
+    total = np.zeros(size, dtype=np.float64)
     lookup = TermLookup(parent, term_cache)
     for term in terms:
         fields, idf = _term_setup(parent, lookup, term)
         k1 = term.k1
-        for number, (leaf, offset) in enumerate(lookup.leaves if fields else ()):
-            tf: np.ndarray | None = None
-            for f, t, weight, b, avg in fields:
-                if lookup.infos(f, t)[number] is None:
+        tf: np.ndarray | None = None
+        touched: list[np.ndarray] = []
+        for f, t, weight, b, avg in fields:
+            # the (field, word)'s postings of every segment, scored in one array pass
+            infos = lookup.infos(f, t)
+            ids: list[int] = []
+            w_l: list[float] = []
+            offsets: list[int] = []
+            counts: list[int] = []
+            for number, (leaf, offset) in enumerate(lookup.leaves):
+                if infos[number] is None:
                     continue
                 if keep is not None and (f, t) in keep.wanted:
                     kept = lookup.postings(number, f, t, values=True)
                     keep.put(leaf, f, t, kept)
-                    ids, w = kept[0], kept[1]
+                    got_ids, got_w = kept[0].tolist(), kept[1].tolist()
                 else:
-                    ids, w, _v = lookup.postings(number, f, t)
-                if not len(ids):
-                    continue
-                dl = lengths.at(leaf, f, ids)
-                part = weight * w / ((1.0 - b) + b * dl / avg)
-                if tf is None:
-                    tf = np.zeros(leaf.doc_count_all(), dtype=np.float64)
-                tf[ids] += part  # a posting list names each document once
-            if tf is None:
+                    got_ids, got_w = lookup.lists(number, f, t)
+                if got_ids:
+                    ids.extend(got_ids)
+                    w_l.extend(got_w)
+                    offsets.append(offset)
+                    counts.append(len(got_ids))
+            if not ids:
                 continue
-            hit = np.nonzero(tf)[0]
-            x = tf[hit]
-            total[hit + offset] += idf * x * (k1 + 1.0) / (x + k1)
+            docs = np.asarray(ids, dtype=np.int64)
+            if len(offsets) > 1 or offsets[0]:
+                docs += np.repeat(np.asarray(offsets, dtype=np.int64), counts)
+            dl = lengths.at_global(lookup.leaves, f, docs)
+            part = weight * np.asarray(w_l, dtype=np.float64) / ((1.0 - b) + b * dl / avg)
+            if tf is None:
+                tf = np.zeros(size, dtype=np.float64)
+            tf[docs] += part  # a posting list names each document once
+            touched.append(docs)
+        if tf is None:
+            continue
+        hit = touched[0] if len(touched) == 1 else np.unique(np.concatenate(touched))
+        x = tf[hit]
+        if not x.all():  # (a zero weight) as the segment by segment sum left them out
+            hit, x = hit[x != 0], x[x != 0]
+        total[hit] += idf * x * (k1 + 1.0) / (x + k1)
     return total
 
 
