@@ -811,7 +811,10 @@ class SearchIndex:
         info = r.info
         english = bool(info.get("english", True))
         lang = "" if english else str(info.get("language") or "")
-        memo = (memos if memos is not None else {}).setdefault((english, lang), {})
+        memos = memos if memos is not None else {}
+        memo = memos.get((english, lang))
+        if memo is None:
+            memo = memos[(english, lang)] = Memo()
         pages: list[PageHit] = []
         if terms is None:  # snippets not wanted
             return Hit(id=r.pub_id, slug=info.get("slug", ""), title=info.get("title", ""),
