@@ -233,6 +233,7 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
     `_BlockValues`, decoding a block's values only when one of them is asked for. None when
     the bytes are not a Whoosh 3 posting list."""
     buf = getattr(postfile, "_buf", None)
+    counted = buf is not None
     if buf is not None:  # a segment file in memory or mapped: read it in place
         storage.count_read()
     else:
@@ -268,6 +269,8 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
                 continue
             i = bisect_right(wanted, maxid, i)
         data = buf[data_at:nxt]
+        if counted:
+            storage.count_read()  # a block read: one `get` of Whoosh's matcher
         if values and lazy:
             starts.append(len(out_ids))
             blocks.append((bytes(data), compressed))
@@ -410,7 +413,7 @@ def _hash_get(tindex: Any, key: bytes) -> bytes | None:
     buf = getattr(tindex.dbfile, "_buf", None)
     if buf is None or not isinstance(tindex, HashReader):
         return tindex.get(key)
-    storage.count_read()
+    storage.count_read(2)  # Whoosh reads a slot and the key (and then the value) with `get`
     keyhash = tindex.hashfn(key)
     tablestart, numslots = tindex.tables[keyhash & 255]
     if not numslots:

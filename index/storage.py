@@ -208,9 +208,12 @@ class _ReadBudget:
 _BUDGET = _ReadBudget()
 
 
-def count_read() -> None:
-    """Count one read that went straight to a segment's buffer (not through `get`)."""
-    _BUDGET.count()
+def count_read(reads: int = 1) -> None:
+    """Count reads that went straight to a segment's buffer (not through `get`): as many as
+    the file object would have made for the same bytes, so the mapped pages are checked as
+    often as before."""
+    for _ in range(reads):
+        _BUDGET.count()
 
 
 def limit_mapped(budget_bytes: int | None) -> None:
