@@ -759,7 +759,12 @@ def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache,
             touched.append(docs)
         if tf is None:
             continue
-        hit = touched[0] if len(touched) == 1 else np.unique(np.concatenate(touched))
+        if len(touched) == 1:
+            hit = touched[0]
+        elif sum(len(d) for d in touched) * 8 > size:  # common words: one pass over the array
+            hit = np.flatnonzero(tf)
+        else:
+            hit = np.unique(np.concatenate(touched))
         x = tf[hit]
         if not x.all():  # (a zero weight) as the segment by segment sum left them out
             hit, x = hit[x != 0], x[x != 0]
