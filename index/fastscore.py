@@ -233,10 +233,8 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
     `_BlockValues`, decoding a block's values only when one of them is asked for. None when
     the bytes are not a Whoosh 3 posting list."""
     buf = getattr(postfile, "_buf", None)
-    counted = buf is not None
-    if buf is not None:  # a segment file in memory or mapped: read it in place
-        storage.count_read()
-    else:
+    in_place = buf is not None
+    if not in_place:
         buf, offset = postfile.get(offset, length), 0
     if buf[offset:offset + 4] != WHOOSH3_HEADER_MAGIC:
         return None
@@ -246,6 +244,7 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
     starts: list[int] = []
     blocks: list[tuple[bytes, int]] = []
     i = 0
+    blocks_read = 0
     pos = offset + 4
     end = offset + length
     while pos < end:
@@ -269,8 +268,7 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
                 continue
             i = bisect_right(wanted, maxid, i)
         data = buf[data_at:nxt]
-        if counted:
-            storage.count_read()  # a block read: one `get` of Whoosh's matcher
+        blocks_read += 1
         if values and lazy:
             starts.append(len(out_ids))
             blocks.append((bytes(data), compressed))
@@ -294,6 +292,8 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
         if blen < 0:
             break
         pos = nxt
+    if in_place:  # as many reads as Whoosh's matcher makes: the list, then a `get` a block
+        storage.count_read(1 + blocks_read)
     if values and lazy:
         return out_ids, weights, _BlockValues(starts, blocks)
     return out_ids, weights, vals
