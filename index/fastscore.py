@@ -7,6 +7,13 @@ same arithmetic as `bm25f._BM25FMatcher.score` on whole arrays: the scores are t
 the set of documents with a positive score is exactly the set that matches.
 
 Per-segment field lengths are decoded once and cached (segments never change once written).
+
+Postings are read from the segment's bytes in place, without Whoosh's matcher objects: a
+Whoosh 3 block is one compressed pickle of (ids, weights, positions), and for scores only its
+start is decompressed and unpickled, up to where the positions begin (`_block_ids_weights`).
+Term dictionary entries are read from the segment's hash table in place and kept in a bounded
+per-index `TermCache`. `DIRECT_READS = False` reads everything through Whoosh's matchers
+instead (the tests compare both ways).
 """
 
 from __future__ import annotations
@@ -226,8 +233,8 @@ def _read_list(postfile: Any, offset: int, length: int, wanted: np.ndarray | Non
 def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | None,
                  values: bool, lazy: bool = False) -> tuple[list[int], list[float], Any] | None:
     """The blocks of a Whoosh 3 posting list as Python lists (document numbers, weights,
-    encoded values if asked), read straight from the bytes: no matcher object, one copy of
-    the list, a block's values left undecoded unless asked for. With `wanted` (sorted local
+    encoded values if asked), read straight from the bytes (in place when the file is in
+    memory or mapped): no matcher object, a block's values left undecoded unless asked for. With `wanted` (sorted local
     document numbers) blocks that cannot hold one of them are skipped undecoded, but the
     blocks read are returned whole. With `lazy` (and `values`) the values come as a
     `_BlockValues`, decoding a block's values only when one of them is asked for. None when
@@ -448,12 +455,6 @@ def _term_entry(leaf: Any, fieldname: str, text: str, tbytes: bytes | None) -> A
     if fieldname not in leaf.schema:
         return None
     return _Present(leaf, fieldname, text) if (fieldname, text) in leaf else None
-
-
-def _term_info(leaf: Any, fieldname: str, text: str, tbytes: bytes | None) -> Any:
-    """The segment's term information for a word (None when the segment lacks it)."""
-    entry = _term_entry(leaf, fieldname, text, tbytes)
-    return W3TermInfo.from_bytes(entry) if isinstance(entry, bytes) else entry
 
 
 class TermCache:
