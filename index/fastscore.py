@@ -241,15 +241,16 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
     the bytes are not a Whoosh 3 posting list."""
     buf = getattr(postfile, "_buf", None)
     in_place = buf is not None
+    file_base = 0  # where `buf` starts in the file
     if not in_place:
-        buf, offset = postfile.get(offset, length), 0
+        buf, file_base, offset = postfile.get(offset, length), offset, 0
     if buf[offset:offset + 4] != WHOOSH3_HEADER_MAGIC:
         return None
     out_ids: list[int] = []
     weights: list[float] = []
     vals: list[bytes] = []
     starts: list[int] = []
-    blocks: list[tuple[bytes, int]] = []
+    blocks: list[tuple[int, int, int]] = []
     i = 0
     blocks_read = 0
     pos = offset + 4
@@ -278,7 +279,7 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
         blocks_read += 1
         if values and lazy:
             starts.append(len(out_ids))
-            blocks.append((bytes(data), compressed))
+            blocks.append((file_base + data_at, nxt - data_at, compressed))
             ids, w = _block_ids_weights(data, compressed, count)
         elif values:
             block = loads(zlib.decompress(data) if compressed else data)
@@ -302,20 +303,23 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
     if in_place:  # as many reads as Whoosh's matcher makes: the list, then a `get` a block
         storage.count_read(1 + blocks_read)
     if values and lazy:
-        return out_ids, weights, _BlockValues(starts, blocks)
+        return out_ids, weights, _BlockValues(postfile, starts, blocks)
     return out_ids, weights, vals
 
 
 class _BlockValues:
-    """The encoded values (positions) of a posting list, by posting number, each block
+    """The encoded values (positions) of a posting list, by posting number, each block read,
     decompressed and unpickled the first time one of its values is asked for: the proximity
-    boosts need the positions of a few dozen candidates, not of every document."""
+    boosts need the positions of a few dozen candidates, not of every document. Valid while
+    the segment file is open (one search)."""
 
-    __slots__ = ("_starts", "_blocks", "_decoded")
+    __slots__ = ("_file", "_starts", "_blocks", "_decoded")
 
-    def __init__(self, starts: list[int], blocks: list[tuple[bytes, int]]) -> None:
+    def __init__(self, postfile: Any, starts: list[int],
+                 blocks: list[tuple[int, int, int]]) -> None:
+        self._file = postfile
         self._starts = starts  # the number of each block's first posting
-        self._blocks = blocks  # (data, compression) of each block
+        self._blocks = blocks  # (position in the file, length, compression) of each block
         self._decoded: dict[int, Any] = {}
 
     def __getitem__(self, i: int) -> bytes:
@@ -324,7 +328,8 @@ class _BlockValues:
             raise IndexError(i)
         found = self._decoded.get(b)
         if found is None:
-            data, compressed = self._blocks[b]
+            position, length, compressed = self._blocks[b]
+            data = self._file.get(position, length)
             found = self._decoded[b] = loads(zlib.decompress(data) if compressed else data)[2]
         return found[i - self._starts[b]]
 

@@ -118,6 +118,11 @@ def test_posting_lists_read_from_their_bytes_as_whoosh_reads_them(many: SearchIn
                     copied = _list_blocks(_CopyingFile(leaf._terms._postfile), info._offset,
                                           info._length[0], None, False)
                     assert copied is not None and copied[0] == ids.tolist()
+                    if f != "pid":  # (a field with positions)
+                        lazy = _list_blocks(_CopyingFile(leaf._terms._postfile), info._offset,
+                                            info._length[0], None, True, lazy=True)
+                        assert lazy is not None
+                        assert [lazy[2][i] for i in range(len(lazy[0]))] == list(slow[2])
                     some = lookup.postings(number, f, t, want)
                     slow_some = _read_matcher(lookup.matcher(number, f, t), want)
                     assert some[0].tolist() == slow_some[0].tolist()
