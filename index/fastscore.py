@@ -234,11 +234,11 @@ def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | No
                  values: bool, lazy: bool = False) -> tuple[list[int], list[float], Any] | None:
     """The blocks of a Whoosh 3 posting list as Python lists (document numbers, weights,
     encoded values if asked), read straight from the bytes (in place when the file is in
-    memory or mapped): no matcher object, a block's values left undecoded unless asked for. With `wanted` (sorted local
-    document numbers) blocks that cannot hold one of them are skipped undecoded, but the
-    blocks read are returned whole. With `lazy` (and `values`) the values come as a
-    `_BlockValues`, decoding a block's values only when one of them is asked for. None when
-    the bytes are not a Whoosh 3 posting list."""
+    memory or mapped): no matcher object, a block's values left undecoded unless asked
+    for. With `wanted` (sorted local document numbers) blocks that cannot hold one of them
+    are skipped undecoded, but the blocks read are returned whole. With `lazy` (and
+    `values`) the values come as a `_BlockValues`, reading and decoding a block's values only
+    when one of them is asked for. None when the bytes are not a Whoosh 3 posting list."""
     buf = getattr(postfile, "_buf", None)
     in_place = buf is not None
     file_base = 0  # where `buf` starts in the file
