@@ -17,6 +17,11 @@ beside a bare Whoosh search of the same queries on the same index (Whoosh's own 
 and BM25F, OR of the words over title and body, top 10 with stored fields, no facets, no
 snippets, no pages) measured in the same run, query by query alternating with the full path.
 Also printed: the measuring process's memory and what the index's per-searcher caches hold.
+
+With `--phases`, one more round of the same queries prints where the full path's time goes,
+per query kind (exclusive times, so a phase's figure excludes the phases it calls): the first
+pass over every match and the facet counts grow with the number of matches, the feedback
+re-scoring with the postings of its expansion words; the rest with the hits shown.
 """
 
 from __future__ import annotations
@@ -163,6 +168,87 @@ def measure(directory: Path, n: int, repeat: int) -> tuple[Timings, Timings, dic
     return full, bare_t, memory
 
 
+# (label, module, attribute path) of the query path's stages timed by --phases
+PHASES = [
+    ("first pass: every match", "index.engine", "SearchIndex._fast_match"),
+    ("first pass: every match", "index.engine", "SearchIndex._match_and_rank"),
+    ("facet counts", "index.facets", "FacetTable.count"),
+    ("proximity boosts", "index.engine", "phrase_scores"),
+    ("proximity boosts", "index.engine", "_score_docs"),
+    ("feedback: words", "index.engine", "feedback_terms"),
+    ("feedback: re-scoring", "index.engine", "score_some"),
+    ("score regularisation", "index.engine", "SearchIndex._regularised"),
+    ("stored fields of hits", "index.engine", "SearchIndex._load"),
+    ("best pages of hits", "index.engine", "SearchIndex._attach_pages"),
+    ("snippets", "index.engine", "SearchIndex._make_hit"),
+    ("spelling suggestion", "index.engine", "SearchIndex._suggest"),
+]
+
+
+def phases(directory: Path, n: int) -> None:
+    """One round of the queries with the stages of the query path timed (exclusive time:
+    a stage's own time less the stages it calls, so `score_some` inside the best pages counts
+    for the pages). Prints mean ms per query for each stage and kind."""
+    import importlib
+
+    from index import SearchIndex, SearchRequest
+
+    spent: dict[str, float] = {}
+    stack: list[tuple[str, float, list[float]]] = []  # (stage, start, [time in timed callees])
+    whole = {"best pages of hits"}  # stages whose callees (page scores) count for them
+
+    def timed(label: str, fn):  # type: ignore[no-untyped-def]
+        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if any(outer in whole for outer, _s, _i in stack):
+                return fn(*args, **kwargs)
+            stack.append((label, time.perf_counter(), [0.0]))
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _label, start, inner = stack.pop()
+                took = time.perf_counter() - start
+                spent[label] = spent.get(label, 0.0) + took - inner[0]
+                if stack:
+                    stack[-1][2][0] += took
+        return wrapper
+
+    for label, module, path in PHASES:
+        owner = importlib.import_module(module)
+        *parents, name = path.split(".")
+        for part in parents:
+            owner = getattr(owner, part)
+        setattr(owner, name, timed(label, getattr(owner, name)))
+    texts = corpus_texts()
+
+    def page_text(pid: int, page: int) -> str:
+        _title, p = texts[pid % len(texts)]
+        shift = (pid // len(texts)) % max(1, len(p))
+        rotated = p[shift:] + p[:shift]
+        return rotated[page - 1] if page <= len(rotated) else ""
+
+    index = SearchIndex(directory)
+    for q in [q for qs in QUERIES.values() for q in qs]:  # warm, as the timed runs were
+        index.search(SearchRequest(query=q), page_text=page_text)
+    table: dict[str, dict[str, float]] = {}
+    for kind, qs in QUERIES.items():
+        spent.clear()
+        start = time.perf_counter()
+        for q in qs:
+            index.search(SearchRequest(query=q, limit=10), page_text=page_text)
+        total = (time.perf_counter() - start) * 1000 / len(qs)
+        row = {label: ms * 1000 / len(qs) for label, ms in spent.items()}
+        row["other (parsing, ranking, merging)"] = total - sum(row.values())
+        row["total"] = total
+        table[kind] = row
+    index.close()
+    labels = list(dict.fromkeys([p[0] for p in PHASES] + ["other (parsing, ranking, merging)",
+                                                          "total"]))
+    print(f"  where the time goes at {n:,} (mean ms per query, one round):")
+    print(f"  {'stage':36}" + "".join(f"{k:>15}" for k in table))
+    for label in labels:
+        print(f"  {label:36}" + "".join(f"{table[k].get(label, 0.0):15.1f}" for k in table))
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
@@ -174,6 +260,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--index", type=Path,
                         help="keep the built indexes under this directory and reuse them")
+    parser.add_argument("--phases", action="store_true",
+                        help="also print where the time goes, stage by stage (one more round)")
     parser.add_argument("--build-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build_child:
@@ -216,6 +304,8 @@ def main() -> None:
                 ratio = pct(ts, 0.95) / pct(b, 0.95)
                 print(f"  {kind:16}{len(ts):4}{pct(ts, 0.5):10.1f}{pct(ts, 0.95):10.1f}"
                       f"{pct(b, 0.5):10.1f}{pct(b, 0.95):10.1f}{ratio:11.2f}")
+            if args.phases:
+                phases(directory, n)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from .facets import FacetCache
 from .fastscore import (
     KeptPostings,
     LengthCache,
+    TermCache,
     TermLookup,
     flat_phrases,
     flat_terms,
@@ -127,6 +128,7 @@ class SearchIndex:
         self._facets = FacetCache()
         self._filter_cache: dict[tuple[Any, ...], frozenset[int]] = {}
         self._lengths = LengthCache()
+        self._terms = TermCache()
         self._mask_cache: tuple[frozenset[int], Any] | None = None
         if create:
             try:
@@ -253,12 +255,13 @@ class SearchIndex:
 
     def cache_bytes(self) -> dict[str, int]:
         """Memory held by the per-index caches of the query path, in bytes: field lengths
-        (one byte per document and field used), facet values, the status filter."""
+        (one byte per document and field used), facet values, the status filter, term
+        dictionary entries of recent words (bounded, see `fastscore.TermCache`)."""
         with self._lock:
             filters = sum(len(v) for v in self._filter_cache.values()) * 8  # about, as int ids
             mask = self._mask_cache[1].nbytes if self._mask_cache is not None else 0
             return {"lengths": self._lengths.nbytes(), "facets": self._facets.nbytes(),
-                    "filters": filters + mask}
+                    "filters": filters + mask, "terms": self._terms.nbytes()}
 
     def close(self) -> None:
         """Release open files."""
@@ -663,7 +666,7 @@ class SearchIndex:
             boosts = flat_phrases(compiled.boosts) if compiled.boosts else None
             if boosts:  # keep the boosts' words' postings (positions included) for them
                 kept = KeptPostings({(f, w) for f, words, _slop, _boost in boosts for w in words})
-            scores = score_all(s, terms, self._lengths, kept)
+            scores = score_all(s, terms, self._lengths, kept, self._terms)
             mask = scores > 0
         else:
             phrases = flat_phrases([compiled.match]) if compiled.match is not None else None
@@ -729,7 +732,8 @@ class SearchIndex:
         head, tail = ranked[: r.prf_rerank], ranked[r.prf_rerank :]
         exp_terms = flat_terms(exp)
         if exp_terms is not None:
-            extra = score_some(s, exp_terms, [d for d, _ in head], self._lengths)
+            extra = score_some(s, exp_terms, [d for d, _ in head], self._lengths,
+                               term_cache=self._terms)
         else:
             extra = _score_docs(s, exp, [d for d, _ in head])
         if r.prf_cap > 0 and extra and head:
@@ -756,7 +760,7 @@ class SearchIndex:
         if not raw or per_hit <= 0 or compiled.page_query is None:
             return
         owner: dict[int, int] = {}
-        lookup = TermLookup(s)
+        lookup = TermLookup(s, self._terms)
         for r in raw:
             for d in live_docs_with(lookup, "pid", str(r.pub_id)):
                 if d != r.docnum:
@@ -768,7 +772,8 @@ class SearchIndex:
         page_phrases = flat_phrases([compiled.page_query]) if page_terms is None else None
         if page_terms is not None:
             # float64 lengths: the same page scores as Whoosh's matchers gave before
-            page_scores = score_some(s, page_terms, list(owner), self._lengths, exact_lengths=True)
+            page_scores = score_some(s, page_terms, list(owner), self._lengths, exact_lengths=True,
+                                     term_cache=self._terms)
         elif page_phrases is not None:
             page_scores = phrase_scores(s, page_phrases, list(owner))
         else:
@@ -808,7 +813,10 @@ class SearchIndex:
         info = r.info
         english = bool(info.get("english", True))
         lang = "" if english else str(info.get("language") or "")
-        memo = (memos if memos is not None else {}).setdefault((english, lang), {})
+        memos = memos if memos is not None else {}
+        memo = memos.get((english, lang))
+        if memo is None:
+            memo = memos[(english, lang)] = Memo()
         pages: list[PageHit] = []
         if terms is None:  # snippets not wanted
             return Hit(id=r.pub_id, slug=info.get("slug", ""), title=info.get("title", ""),

@@ -52,26 +52,47 @@ def _is_token(text: str, start: int, end: int) -> bool:
     return True
 
 
-Memo = dict[str, "str | None"]
+class Memo:
+    """Which raw tokens match the query terms, for the texts of one search: `seen` maps each
+    token analysed to its matched term (or None), `hits` holds the matching ones alone, so a
+    text's matching tokens are found with set operations instead of a loop over its words."""
+
+    __slots__ = ("seen", "hits")
+
+    def __init__(self) -> None:
+        self.seen: dict[str, str | None] = {}
+        self.hits: dict[str, str] = {}
+
+
+AnyMemo = Memo | dict[str, "str | None"]
 
 
 def _keys(tokens: set[str], terms: HighlightTerms, english: bool, language: str,
-          memo: Memo) -> dict[str, str]:
-    """The matched query term of each raw token that matches one (others left out)."""
-    out: dict[str, str] = {}
-    for raw in tokens:
-        try:
-            key = memo[raw]
-        except KeyError:
-            folded = fold(raw)
-            key = memo[raw] = _is_match(folded, terms, english, language) if folded else None
+          memo: AnyMemo) -> dict[str, str]:
+    """The matched query term of each raw token that matches one (others left out). `memo`
+    may also be a plain dictionary (token -> matched term or None)."""
+    if isinstance(memo, dict):
+        out: dict[str, str] = {}
+        for raw in tokens:
+            try:
+                key = memo[raw]
+            except KeyError:
+                folded = fold(raw)
+                key = memo[raw] = _is_match(folded, terms, english, language) if folded else None
+            if key is not None:
+                out[raw] = key
+        return out
+    seen, hits = memo.seen, memo.hits
+    for raw in tokens.difference(seen):  # words not met in this search's earlier texts
+        folded = fold(raw)
+        key = seen[raw] = _is_match(folded, terms, english, language) if folded else None
         if key is not None:
-            out[raw] = key
-    return out
+            hits[raw] = key
+    return {raw: hits[raw] for raw in tokens.intersection(hits)}
 
 
 def _matches(text: str, terms: HighlightTerms, english: bool, first_only: bool = False,
-             language: str = "", memo: Memo | None = None) -> list[tuple[int, int, str]]:
+             language: str = "", memo: AnyMemo | None = None) -> list[tuple[int, int, str]]:
     """(start, end, key) of every matched word (only the first with `first_only`).
 
     The words are listed by the regular expression engine and each distinct word is analysed
@@ -79,7 +100,8 @@ def _matches(text: str, terms: HighlightTerms, english: bool, first_only: bool =
     words that match are then located (`str.find`, keeping the places where they are whole
     tokens).
     """
-    keys = _keys(set(TOKEN_RE.findall(text)), terms, english, language, {} if memo is None else memo)
+    keys = _keys(set(TOKEN_RE.findall(text)), terms, english, language,
+                 Memo() if memo is None else memo)
     out: list[tuple[int, int, str]] = []
     for word, key in keys.items():
         at = text.find(word)
@@ -96,12 +118,13 @@ def _escape(text: str) -> str:
 
 
 def snippet(text: str, terms: HighlightTerms, max_chars: int = 240, english: bool = True,
-            fallback: bool = True, language: str = "", memo: Memo | None = None) -> str:
+            fallback: bool = True, language: str = "", memo: AnyMemo | None = None) -> str:
     """HTML snippet of `text` around the best cluster of matched terms, with <mark> tags.
 
     Non-English text (`english` false) also marks words whose stem in `language` is one of
     the query's. Without any match, returns the start of the text (if `fallback`) or "".
-    `memo` (optional, one per terms, `english` and `language`) remembers which words match.
+    `memo` (optional, one per terms, `english` and `language`: a `Memo`, or a dictionary)
+    remembers which words match.
     """
     if not text:
         return ""
@@ -157,9 +180,9 @@ def _trim(text: str, start: int, end: int, max_chars: int, marks: list[tuple[int
 
 
 def has_match(text: str, terms: HighlightTerms, english: bool = True, language: str = "",
-              memo: Memo | None = None) -> bool:
+              memo: AnyMemo | None = None) -> bool:
     """True if any word of `text` matches the query terms."""
     if not terms or not text:
         return False
     words = set(TOKEN_RE.findall(text[:MAX_SCAN_CHARS]))
-    return bool(_keys(words, terms, english, language, {} if memo is None else memo))
+    return bool(_keys(words, terms, english, language, Memo() if memo is None else memo))

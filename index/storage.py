@@ -198,14 +198,21 @@ class _ReadBudget:
         if budget_bytes and budget_bytes > 0 and (self.budget is None or budget_bytes < self.budget):
             self.budget = budget_bytes
 
-    def count(self) -> None:
-        self._reads += 1
+    def count(self, reads: int = 1) -> None:
+        self._reads += reads
         if self._reads >= self.CHECK_READS:
             self._reads = 0
             trim_maps(self.budget)
 
 
 _BUDGET = _ReadBudget()
+
+
+def count_read(reads: int = 1) -> None:
+    """Count reads that went straight to a segment's buffer (not through `get`): as many as
+    the file object would have made for the same bytes, so the mapped pages are checked as
+    often as before."""
+    _BUDGET.count(reads)
 
 
 def limit_mapped(budget_bytes: int | None) -> None:

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.analysis import TOKEN_RE, fold
-from index.highlight import _is_match, _matches, has_match, snippet
+from index.highlight import Memo, _is_match, _matches, has_match, snippet
 from index.querybuild import HighlightTerms
 
 TERMS = HighlightTerms(stems={"librari", "volunt", "u.k", "o'neil", "10.1234"},
@@ -39,6 +39,15 @@ def test_matches_equal_a_token_scan(pieces: list[str]) -> None:
     assert _matches(text, TERMS, True, memo={}) == expected
     assert _matches(text, TERMS, True, first_only=True) == expected[:1]
     assert has_match(text, TERMS) == bool(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=30).map("".join), max_size=6))
+def test_a_memo_shared_by_several_texts_finds_what_a_scan_finds(texts: list[str]) -> None:
+    memo, plain = Memo(), {}  # type: ignore[var-annotated]
+    for text in texts:
+        assert _matches(text, TERMS, True, memo=memo) == scan(text, TERMS)
+        assert _matches(text, TERMS, True, memo=plain) == scan(text, TERMS)
 
 
 def test_memo_shared_across_texts_gives_the_same_snippets() -> None:
