@@ -9,6 +9,10 @@ Whoosh asks the length of the field in the document of every posting; `LengthCac
 answers from a table read once per field instead of a column lookup (and, for fields without
 lengths, a file-existence check) per posting. Neither changes what is written: the postings
 reach the segment writer in the same order with the same values.
+
+A rebuild keeps one writer (so one pool) open for all its documents: the pool spills a run
+each time it holds `limitmb` of postings, and once `MAX_RUNS` runs are waiting they are merged
+into one (a larger run), so the files open at commit stay few whatever the collection's size.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ _KEY = itemgetter(0, 1)
 # the two bytes objects' headers, a list slot, the term's share of its dict entry): about
 # 277 bytes a posting were allocated while indexing corpus text (CPython 3.11, tracemalloc).
 POSTING_OVERHEAD = 250
+# Runs waiting for the commit before they are merged into one (bounds the open files).
+MAX_RUNS = 128
 
 
 class TermPool:
@@ -81,17 +87,24 @@ class TermPool:
         """Write the pooled postings to a run file (one pickle per term) and empty the pool."""
         if not self.terms:
             return
+        self.runs.append(self._write_run(self._sorted_terms()))
+        self.terms = {}
+        self.size = 0
+        if len(self.runs) >= MAX_RUNS:
+            # one larger run in place of many: the commit merges few files at once
+            sources = [self._read_run(name) for name in self.runs]
+            self.runs = [self._write_run(self._merged_entries(sources))]
+
+    def _write_run(self, entries: Iterable[tuple[str, bytes, list[tuple[Any, ...]]]]) -> str:
         name = f"termpool-{os.getpid()}-{secrets.token_hex(8)}.run"
         f = self.tempstore.create_file(name).raw_file()
         try:
-            # one pickle per term (a shared Pickler's memo would keep every posting alive)
-            for entry in self._sorted_terms():
+            # one pickle per entry (a shared Pickler's memo would keep every posting alive)
+            for entry in entries:
                 pickle.dump(entry, f, pickle.HIGHEST_PROTOCOL)
         finally:
             f.close()
-        self.runs.append(name)
-        self.terms = {}
-        self.size = 0
+        return name
 
     def _read_run(self, name: str) -> Iterator[tuple[str, bytes, list[tuple[Any, ...]]]]:
         f = self.tempstore.open_file(name).raw_file()
@@ -105,6 +118,13 @@ class TermPool:
             f.close()
             self.tempstore.delete_file(name)
 
+    @staticmethod
+    def _merged_entries(sources: list[Iterable[tuple[str, bytes, list[tuple[Any, ...]]]]]
+                        ) -> Iterator[tuple[str, bytes, list[tuple[Any, ...]]]]:
+        """The sources' entries sorted by (field, term); a term may keep one entry per source
+        (in the sources' order: heapq.merge is stable), so no term's postings are all in hand."""
+        return heapq.merge(*sources, key=_KEY)
+
     def iter_postings(self) -> Iterator[tuple[Any, ...]]:
         """Every posting, sorted as Whoosh's pool sorts them: by field, term, document."""
         if self.runs:
@@ -116,8 +136,12 @@ class TermPool:
             self.terms = {}
             entries = heapq.merge(*sources, key=_KEY)
             for _, group in groupby(entries, key=_KEY):
-                postings = [p for _, _, chunk in group for p in chunk]
-                yield from postings if self._in_order else sorted(postings)
+                if self._in_order:
+                    # stream the term's chunks: a common term's postings are never all in hand
+                    for _, _, chunk in group:
+                        yield from chunk
+                else:
+                    yield from sorted(p for _, _, chunk in group for p in chunk)
         else:
             for _, _, postings in self._sorted_terms():
                 yield from postings if self._in_order else sorted(postings)
