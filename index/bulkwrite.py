@@ -21,13 +21,23 @@ import heapq
 import os
 import pickle
 import secrets
+import zlib
+from array import array
 from collections.abc import Iterable, Iterator
 from itertools import groupby
-from operator import itemgetter
+from operator import itemgetter, sub
 from typing import Any
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, W3Segment, _lenfield
-from whoosh.util.numeric import byte_to_length
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
+    W3Codec,
+    W3PerDocReader,
+    W3Segment,
+    _lenfield,
+)
+from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.writing import SegmentWriter
 
 _MISSING = object()
 _KEY = itemgetter(0, 1)
@@ -146,6 +156,24 @@ class TermPool:
             for _, _, postings in self._sorted_terms():
                 yield from postings if self._in_order else sorted(postings)
 
+    def iter_terms(self) -> Iterator[tuple[str, bytes, Iterable[list[tuple[Any, ...]]]]]:
+        """The postings of `iter_postings`, term by term: (field, term, lists of postings in
+        document order). Each list must be used before the next is asked for."""
+        if self.runs:
+            sources: list[Iterable[tuple[str, bytes, list[tuple[Any, ...]]]]] = [
+                self._read_run(name) for name in self.runs]
+            sources.append(list(self._sorted_terms()))
+            self.runs = []
+            self.terms = {}
+            for (fieldname, tbytes), group in groupby(heapq.merge(*sources, key=_KEY), key=_KEY):
+                if self._in_order:
+                    yield fieldname, tbytes, (chunk for _, _, chunk in group)
+                else:
+                    yield fieldname, tbytes, [sorted(p for _, _, chunk in group for p in chunk)]
+        else:
+            for fieldname, tbytes, postings in self._sorted_terms():
+                yield fieldname, tbytes, [postings if self._in_order else sorted(postings)]
+
     def cleanup(self) -> None:
         for name in self.runs:
             try:
@@ -190,6 +218,11 @@ class _CachedLengths(W3PerDocReader):
             return default
         return table[docnum]  # type: ignore[index]
 
+    def length_table(self, fieldname: str) -> list[int | None] | None:
+        """Every document's length of the field (None for 0), or None without lengths."""
+        self.doc_field_length(0, fieldname)
+        return self._tables[fieldname]
+
 
 class LengthCachingCodec(W3Codec):
     """Whoosh's default codec, except that the writer looks field lengths up in tables.
@@ -202,3 +235,139 @@ class LengthCachingCodec(W3Codec):
 
     def new_segment(self, storage: Any, indexname: str) -> Any:
         return W3Segment(W3Codec(), indexname)
+
+
+class _BlockStats:
+    """What `W3TermInfo.add_block` reads of a block (as Whoosh's postings writer has it)."""
+
+    __slots__ = ("_ids", "_weights", "_minlength", "_maxlength", "_maxweight")
+
+    def __init__(self, ids: list[int], weights: array, minlength: int | None, maxlength: int,
+                 maxweight: float) -> None:
+        self._ids = ids
+        self._weights = weights
+        self._minlength = minlength
+        self._maxlength = maxlength
+        self._maxweight = maxweight
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def min_id(self) -> int:
+        return self._ids[0]
+
+    def max_id(self) -> int:
+        return self._ids[-1]
+
+    def min_length(self) -> int | None:
+        return self._minlength
+
+    def max_length(self) -> int:
+        return self._maxlength
+
+    def max_weight(self) -> float:
+        return self._maxweight
+
+
+def _write_block(pw: Any, postings: list[tuple[Any, ...]], lengths: list[int | None] | None,
+                 last: bool) -> None:
+    """Write one block of a term's postings as `W3PostingsWriter._write_block` writes it
+    (same bytes, same statistics in the term's info), from a list instead of posting by
+    posting."""
+    ids = [p[2] for p in postings]
+    raw_weights = [p[3] for p in postings]
+    weights = array("f", raw_weights)  # the writer keeps weights as 32-bit floats
+    maxweight = max(0, max(raw_weights))  # compared before rounding, from 0
+    if lengths is None:
+        minlength, maxlength = None, 0
+    else:
+        present = [n for n in map(lengths.__getitem__, ids) if n]
+        minlength, maxlength = (min(present), max(present)) if present else (None, 0)
+    postfile = pw._postfile
+    if not pw._blockcount:
+        postfile.write(WHOOSH3_HEADER_MAGIC)
+    pw._terminfo.add_block(_BlockStats(ids, weights, minlength, maxlength, maxweight))
+
+    deltas = (ids[0], *map(sub, ids[1:], ids))
+    if all(w == 1.0 for w in weights):
+        mini_weights: Any = None
+    elif all(w == weights[0] for w in weights):
+        mini_weights = weights[0]
+    else:
+        mini_weights = tuple(weights)
+    values = [v for v in (p[4] for p in postings) if v]
+    fixedsize = pw._format.fixed_value_size()
+    if fixedsize is None or fixedsize < 0:
+        mini_values: Any = tuple(values)
+    elif fixedsize == 0:
+        mini_values = None
+    else:
+        mini_values = b"".join(values)
+    databytes = pickle.dumps((deltas, mini_weights, mini_values), 2)
+    comp = pw._compression
+    if comp:
+        databytes = zlib.compress(databytes, comp)
+    infobytes = pickle.dumps((len(ids), ids[-1], maxweight, comp, length_to_byte(minlength),
+                              length_to_byte(maxlength)), 2)
+    blocklength = len(infobytes) + len(databytes)
+    postfile.write_int(-blocklength if last else blocklength)
+    postfile.write(infobytes)
+    postfile.write(databytes)
+    pw._blockcount += 1
+
+
+def write_postings(fieldwriter: Any, schema: Any, lengths: Any,
+                   terms: Iterable[tuple[str, bytes, Iterable[list[tuple[Any, ...]]]]]) -> None:
+    """Write the pool's terms as `FieldWriter.add_postings` writes its postings: the same
+    fields, terms, blocks and term infos, a block at a time instead of a posting at a time."""
+    lastfn = None
+    table: list[int | None] | None = None
+    for fieldname, tbytes, chunks in terms:
+        if fieldname != lastfn:
+            if lastfn is not None:
+                fieldwriter.finish_field()
+            fieldwriter.start_field(fieldname, schema[fieldname])
+            lastfn = fieldname
+            table = lengths.length_table(fieldname) if lengths is not None else None
+        fieldwriter.start_term(tbytes)
+        pw = fieldwriter._postwriter
+        limit = pw._blocklimit
+        pending: list[tuple[Any, ...]] = []
+        for chunk in chunks:
+            postings = pending + chunk if pending else chunk
+            # a full block is written once a posting follows it (the last block is marked)
+            start, end = 0, len(postings)
+            while end - start > limit:
+                _write_block(pw, postings[start:start + limit], table, last=False)
+                start += limit
+            pending = postings[start:]
+        if pending and not pw._blockcount and len(pending) < pw._inlinelimit:
+            for p in pending:  # short enough to be inlined: Whoosh's own path
+                length = table[p[2]] if table is not None else 0
+                pw.add_posting(p[2], p[3], p[4] or b"", length)
+        elif pending:
+            _write_block(pw, pending, table, last=True)
+        fieldwriter.finish_term()
+    if lastfn is not None:
+        fieldwriter.finish_field()
+
+
+class BulkSegmentWriter(SegmentWriter):
+    """Whoosh's segment writer with a `TermPool`, writing its postings a block at a time
+    (`write_postings`). The segment is the one Whoosh's writer makes of the same documents."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("codec", LengthCachingCodec())
+        super().__init__(*args, **kwargs)
+        use_term_pool(self)
+
+    def _flush_segment(self) -> None:
+        if not isinstance(self.pool, TermPool) or not isinstance(self.codec, LengthCachingCodec):
+            super()._flush_segment()
+            return
+        self.perdocwriter.close()
+        pdr = self.per_document_reader() if self.codec.length_stats else None
+        write_postings(self.fieldwriter, self.schema, pdr, self.pool.iter_terms())
+        self.fieldwriter.close()
+        if pdr:
+            pdr.close()

@@ -404,6 +404,17 @@ class SearchIndex:
                 raise
             self._layout.remove_old(keep={name} | ({old} if old else set()))
 
+    def segment_count(self) -> int:
+        """How many segments the live index has (each one a query visits)."""
+        name = self._layout.current_name()
+        if name is None:
+            return 0
+        ix = storage.open_with_retry(self._layout.path(name), self._schema)
+        try:
+            return len(ix._segments())
+        finally:
+            ix.close()
+
     @staticmethod
     def _batches(docs: Iterable[PublicationDoc], batch_size: int) -> Iterable[list[PublicationDoc]]:
         pending: dict[int, PublicationDoc] = {}
@@ -418,8 +429,8 @@ class SearchIndex:
     def _write_batches(self, ix: Any, docs: Iterable[PublicationDoc], batch_size: int,
                        progress: Callable[[int], None] | None, last_applied: int | None) -> None:
         written = 0
-        with storage.writer(ix, self.lock_timeout, limitmb=REBUILD_LIMIT_MB,
-                            codec=bulkwrite.LengthCachingCodec()) as w:
+        with storage.writer(ix, self.lock_timeout, writer_class=bulkwrite.BulkSegmentWriter,
+                            limitmb=REBUILD_LIMIT_MB) as w:
             for batch in self._batches(docs, batch_size):
                 written += self._add_docs(w, batch, fresh=True)
                 if progress:
@@ -1075,10 +1086,8 @@ def segment_worker(directory: str, limitmb: int, conn: Any) -> None:
     ("segment", segment or None when no batch came). The rebuild holds the index's locks for
     its whole run, so this writer takes none. Stops quietly when the rebuild goes away.
     """
-    from whoosh.writing import SegmentWriter
-
     ix = storage.open_with_retry(Path(directory), build_schema())
-    w = SegmentWriter(ix, _lk=False, limitmb=limitmb, codec=bulkwrite.LengthCachingCodec())
+    w = bulkwrite.BulkSegmentWriter(ix, _lk=False, limitmb=limitmb)
     bulkwrite.private_temp_storage(w)
     try:
         while True:

@@ -105,6 +105,30 @@ def postings(directory: Path) -> dict[str, object]:
     return out
 
 
+def segment_bytes(directory: Path) -> list[tuple[bytes, bytes, bytes]]:
+    """Every term's key, term info bytes and posting bytes, segment by segment: what the
+    postings writer wrote, byte for byte."""
+    from whoosh import index as windex
+    from whoosh.codec.whoosh3 import W3TermInfo
+
+    from index.storage import Layout
+
+    layout = Layout(directory)
+    ix = windex.open_dir(str(layout.path(layout.current_name())))
+    out = []
+    with ix.reader() as top:
+        for reader, _ in top.leaf_readers():
+            terms = reader._terms
+            for key, info in terms._tindex.items():
+                terminfo = W3TermInfo.from_bytes(info)
+                offset, length = (0, 0) if terminfo.is_inlined() else terminfo.extent()
+                length = length[0] if isinstance(length, tuple) else length  # Whoosh's unpacking
+                raw = terms._postfile.get(offset, length) if length else b""
+                out.append((key, info, raw))
+    ix.close()
+    return out
+
+
 def documents_by_uid(directory: Path) -> dict[str, object]:
     """What `postings` holds, told by each document's uid instead of its number (which depends
     on the order the documents were written in), with every stored field too."""
@@ -261,6 +285,7 @@ def test_term_pool_writes_what_whoosh_pool_writes(tmp_path: Path, monkeypatch: p
         m.setattr(bulkwrite, "LengthCachingCodec", W3Codec)
         stock = build(tmp_path / "stock", docs, monkeypatch, reuse=True)
     assert postings(tmp_path / "ours") == postings(tmp_path / "stock")
+    assert segment_bytes(tmp_path / "ours") == segment_bytes(tmp_path / "stock")
     assert searches(ours) == searches(stock)
     ours.close()
     stock.close()
