@@ -36,6 +36,7 @@ from whoosh.codec.whoosh3 import (
     W3Segment,
     _lenfield,
 )
+from whoosh.fields import FieldType
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -43,10 +44,15 @@ _MISSING = object()
 _KEY = itemgetter(0, 1)
 # Bytes a pooled posting costs beyond its term and value bytes (the tuple, its int and float,
 # the two bytes objects' headers, a list slot, the term's share of its dict entry): about
-# 277 bytes a posting were allocated while indexing corpus text (CPython 3.11, tracemalloc).
+# 277 bytes a posting were allocated while indexing corpus text (CPython 3.11, tracemalloc,
+# postings then held as 5-tuples; the 3-tuples held now cost less, so this errs on the safe side).
 POSTING_OVERHEAD = 250
-# Runs waiting for the commit before they are merged into one (bounds the open files).
-MAX_RUNS = 128
+# Runs of one level waiting for the commit before they are merged into one run of the next
+# level: bounds the files open at commit (a 10,000-publication rebuild in one process spills
+# about 140 runs of 128 MB, so none is merged; 100,000 publications merge each posting once).
+MAX_RUNS = 256
+
+Entry = tuple[str, bytes, list[tuple[Any, ...]]]  # (field, term, [(doc, weight, value), ...])
 
 
 class TermPool:
@@ -54,58 +60,103 @@ class TermPool:
 
     Same interface as far as `SegmentWriter` uses it: `add(item)`, `iter_postings()`,
     `cleanup()`; `limitmb` bounds the postings held in memory (beyond it they go to run
-    files in the writer's temporary storage).
+    files in the writer's temporary storage). Each term holds (doc, weight, value) tuples.
+    `BulkSegmentWriter` uses `add_terms` and `iter_terms` instead.
     """
 
-    def __init__(self, tempstore: Any, limitmb: int = 128) -> None:
+    def __init__(self, tempstore: Any, limitmb: float = 128) -> None:
         self.tempstore = tempstore
         self.limit = limitmb * 1024 * 1024
         self.size = 0
         self.fieldnames: set[str] = set()
         self.terms: dict[str, dict[bytes, list[tuple[Any, ...]]]] = {}
-        self.runs: list[str] = []
+        self.runs: list[tuple[str, int]] = []  # (file name, level), in the order written
         self._last_doc = -1
-        self._in_order = True  # documents arrived in non-decreasing order (as they do)
+        self._in_order = True  # documents arrived in increasing order (as they do)
 
-    def add(self, item: tuple[Any, ...]) -> None:
-        fieldname, tbytes, docnum = item[0], item[1], item[2]
+    def _field_terms(self, fieldname: str) -> dict[bytes, list[tuple[Any, ...]]]:
         terms = self.terms.get(fieldname)
         if terms is None:
             terms = self.terms[fieldname] = {}
             self.fieldnames.add(fieldname)
+        return terms
+
+    def add(self, item: tuple[Any, ...]) -> None:
+        fieldname, tbytes, docnum, weight, value = item
+        terms = self._field_terms(fieldname)
+        posting = (docnum, weight, value)
         postings = terms.get(tbytes)
         if postings is None:
-            terms[tbytes] = [item]
+            terms[tbytes] = [posting]
         else:
-            if docnum <= postings[-1][2]:
+            if docnum <= postings[-1][0]:
                 self._in_order = False  # e.g. spelling postings (all document 0): sort at the end
-            postings.append(item)
+            postings.append(posting)
         if docnum < self._last_doc:
             self._in_order = False
         self._last_doc = docnum
-        self.size += POSTING_OVERHEAD + len(tbytes) + len(item[4] or b"")
+        self.size += POSTING_OVERHEAD + len(tbytes) + len(value or b"")
         if self.size > self.limit:
             self.save()
 
-    def _sorted_terms(self) -> Iterator[tuple[str, bytes, list[tuple[Any, ...]]]]:
+    def add_terms(self, fieldname: str, docnum: int, items: Iterable[tuple[Any, ...]],
+                  boost: float, scorable: bool, encoded: bool) -> int:
+        """`add` for every (term, frequency, weight, value) a field of one document yields
+        (terms as str unless `encoded`), each weight times `boost`, as Whoosh's writer adds
+        them; returns the field's length (the frequencies' sum when `scorable`, else 0)."""
+        terms = self._field_terms(fieldname)
+        if docnum < self._last_doc:
+            self._in_order = False
+        self._last_doc = docnum
+        get = terms.get
+        length = 0
+        size = 0
+        in_order = True
+        for term, freq, weight, value in items:
+            tbytes = term if encoded else term.encode("utf-8")
+            posting = (docnum, weight * boost, value)
+            postings = get(tbytes)
+            if postings is None:
+                terms[tbytes] = [posting]
+            else:
+                if docnum <= postings[-1][0]:
+                    in_order = False  # a term twice in one document
+                postings.append(posting)
+            if scorable:
+                length += freq
+            size += POSTING_OVERHEAD + len(tbytes) + (len(value) if value else 0)
+        if not in_order:
+            self._in_order = False
+        self.size += size
+        if self.size > self.limit:
+            self.save()
+        return length
+
+    def _sorted_terms(self) -> Iterator[Entry]:
         for fieldname in sorted(self.terms):
             terms = self.terms[fieldname]
             for tbytes in sorted(terms):
                 yield fieldname, tbytes, terms[tbytes]
 
     def save(self) -> None:
-        """Write the pooled postings to a run file (one pickle per term) and empty the pool."""
+        """Write the pooled postings to a run file (one pickle per term) and empty the pool;
+        merge the last `MAX_RUNS` runs into one when they are of one level."""
         if not self.terms:
             return
-        self.runs.append(self._write_run(self._sorted_terms()))
+        self.runs.append((self._write_run(self._sorted_terms()), 0))
         self.terms = {}
         self.size = 0
-        if len(self.runs) >= MAX_RUNS:
-            # one larger run in place of many: the commit merges few files at once
-            sources = [self._read_run(name) for name in self.runs]
-            self.runs = [self._write_run(self._merged_entries(sources))]
+        while len(self.runs) >= MAX_RUNS and len({level for _, level in self.runs[-MAX_RUNS:]}) == 1:
+            # the last runs cover consecutive documents: merged, they keep the order
+            level = self.runs[-1][1]
+            merging = self.runs[-MAX_RUNS:]
+            merged = self._write_run(heapq.merge(*(self._read_run(name) for name, _ in merging),
+                                                 key=_KEY))
+            self.runs[-MAX_RUNS:] = [(merged, level + 1)]
 
-    def _write_run(self, entries: Iterable[tuple[str, bytes, list[tuple[Any, ...]]]]) -> str:
+    def _write_run(self, entries: Iterable[Entry]) -> str:
+        """A run file of the entries; a term may have several entries in a row (a merged run
+        keeps one per run merged, in their order), so no term's postings are all in hand."""
         name = f"termpool-{os.getpid()}-{secrets.token_hex(8)}.run"
         f = self.tempstore.create_file(name).raw_file()
         try:
@@ -116,7 +167,7 @@ class TermPool:
             f.close()
         return name
 
-    def _read_run(self, name: str) -> Iterator[tuple[str, bytes, list[tuple[Any, ...]]]]:
+    def _read_run(self, name: str) -> Iterator[Entry]:
         f = self.tempstore.open_file(name).raw_file()
         try:
             while True:
@@ -128,54 +179,37 @@ class TermPool:
             f.close()
             self.tempstore.delete_file(name)
 
-    @staticmethod
-    def _merged_entries(sources: list[Iterable[tuple[str, bytes, list[tuple[Any, ...]]]]]
-                        ) -> Iterator[tuple[str, bytes, list[tuple[Any, ...]]]]:
-        """The sources' entries sorted by (field, term); a term may keep one entry per source
-        (in the sources' order: heapq.merge is stable), so no term's postings are all in hand."""
-        return heapq.merge(*sources, key=_KEY)
-
-    def iter_postings(self) -> Iterator[tuple[Any, ...]]:
-        """Every posting, sorted as Whoosh's pool sorts them: by field, term, document."""
-        if self.runs:
-            # runs in the order written, the pool last: within a term, documents increase
-            sources: list[Iterable[tuple[str, bytes, list[tuple[Any, ...]]]]] = [
-                self._read_run(name) for name in self.runs]
-            sources.append(list(self._sorted_terms()))
-            self.runs = []
-            self.terms = {}
-            entries = heapq.merge(*sources, key=_KEY)
-            for _, group in groupby(entries, key=_KEY):
-                if self._in_order:
-                    # stream the term's chunks: a common term's postings are never all in hand
-                    for _, _, chunk in group:
-                        yield from chunk
-                else:
-                    yield from sorted(p for _, _, chunk in group for p in chunk)
-        else:
-            for _, _, postings in self._sorted_terms():
-                yield from postings if self._in_order else sorted(postings)
-
     def iter_terms(self) -> Iterator[tuple[str, bytes, Iterable[list[tuple[Any, ...]]]]]:
-        """The postings of `iter_postings`, term by term: (field, term, lists of postings in
-        document order). Each list must be used before the next is asked for."""
-        if self.runs:
-            sources: list[Iterable[tuple[str, bytes, list[tuple[Any, ...]]]]] = [
-                self._read_run(name) for name in self.runs]
-            sources.append(list(self._sorted_terms()))
-            self.runs = []
-            self.terms = {}
-            for (fieldname, tbytes), group in groupby(heapq.merge(*sources, key=_KEY), key=_KEY):
+        """Every term, sorted by (field, term), with its postings as lists of (doc, weight,
+        value) in document order. Each list must be used before the next is asked for: a
+        common term's postings are never all in hand."""
+        runs = [self._read_run(name) for name, _ in self.runs]
+        pooled = list(self._sorted_terms())
+        self.runs = []
+        self.terms = {}
+        if runs:
+            # runs in the order written, the pool last: within a term, documents increase
+            # (heapq.merge keeps the sources' order for equal keys)
+            entries = groupby(heapq.merge(*runs, pooled, key=_KEY), key=_KEY)
+            for (fieldname, tbytes), group in entries:
                 if self._in_order:
                     yield fieldname, tbytes, (chunk for _, _, chunk in group)
                 else:
                     yield fieldname, tbytes, [sorted(p for _, _, chunk in group for p in chunk)]
         else:
-            for fieldname, tbytes, postings in self._sorted_terms():
+            for fieldname, tbytes, postings in pooled:
                 yield fieldname, tbytes, [postings if self._in_order else sorted(postings)]
 
+    def iter_postings(self) -> Iterator[tuple[Any, ...]]:
+        """Every posting as Whoosh's pool gives them: (field, term, doc, weight, value),
+        sorted by field, term, document."""
+        for fieldname, tbytes, chunks in self.iter_terms():
+            for chunk in chunks:
+                for docnum, weight, value in chunk:
+                    yield fieldname, tbytes, docnum, weight, value
+
     def cleanup(self) -> None:
-        for name in self.runs:
+        for name, _ in self.runs:
             try:
                 self.tempstore.delete_file(name)
             except OSError:
@@ -274,8 +308,8 @@ def _write_block(pw: Any, postings: list[tuple[Any, ...]], lengths: list[int | N
     """Write one block of a term's postings as `W3PostingsWriter._write_block` writes it
     (same bytes, same statistics in the term's info), from a list instead of posting by
     posting."""
-    ids = [p[2] for p in postings]
-    raw_weights = [p[3] for p in postings]
+    ids = [p[0] for p in postings]
+    raw_weights = [p[1] for p in postings]
     weights = array("f", raw_weights)  # the writer keeps weights as 32-bit floats
     maxweight = max(0, max(raw_weights))  # compared before rounding, from 0
     if lengths is None:
@@ -295,7 +329,7 @@ def _write_block(pw: Any, postings: list[tuple[Any, ...]], lengths: list[int | N
         mini_weights = weights[0]
     else:
         mini_weights = tuple(weights)
-    values = [v for v in (p[4] for p in postings) if v]
+    values = [p[2] for p in postings if p[2]]
     fixedsize = pw._format.fixed_value_size()
     if fixedsize is None or fixedsize < 0:
         mini_values: Any = tuple(values)
@@ -343,8 +377,8 @@ def write_postings(fieldwriter: Any, schema: Any, lengths: Any,
             pending = postings[start:]
         if pending and not pw._blockcount and len(pending) < pw._inlinelimit:
             for p in pending:  # short enough to be inlined: Whoosh's own path
-                length = table[p[2]] if table is not None else 0
-                pw.add_posting(p[2], p[3], p[4] or b"", length)
+                length = table[p[0]] if table is not None else 0
+                pw.add_posting(p[0], p[1], p[2] or b"", length)
         elif pending:
             _write_block(pw, pending, table, last=True)
         fieldwriter.finish_term()
@@ -360,6 +394,54 @@ class BulkSegmentWriter(SegmentWriter):
         kwargs.setdefault("codec", LengthCachingCodec())
         super().__init__(*args, **kwargs)
         use_term_pool(self)
+        self._bulk = not any(field.separate_spelling() or field.vector
+                             for _, field in self.schema.items())
+
+    def add_document(self, **fields: Any) -> None:
+        """Whoosh's `SegmentWriter.add_document`, with each indexed field's postings added to
+        the pool in one call (`TermPool.add_terms`) and, for plain fields, the terms taken
+        from the field's format directly (what `FieldType.index` does, without its extra
+        generator). Schemas with spelling or vector fields take Whoosh's own path."""
+        pool = self.pool
+        if not self._bulk or not isinstance(pool, TermPool):
+            super().add_document(**fields)
+            return
+        self._check_state()
+        perdocwriter = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, fieldnames)
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields.get(fieldname)
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed:
+                    boost = self._field_boost(fields, fieldname, docboost)
+                    scorable = field.scorable
+                    if (type(field).index is FieldType.index and field.format
+                            and isinstance(value, (str, list, tuple))):
+                        items = field.format.word_values(value, field.analyzer, mode="index")
+                        length = pool.add_terms(fieldname, docnum, items, boost, scorable, False)
+                    else:
+                        length = pool.add_terms(fieldname, docnum, field.index(value), boost,
+                                                scorable, True)
+                stored = fields.get(f"_stored_{fieldname}", value)
+                perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
+                column = field.column_type
+                if column and stored is not None:
+                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(stored))
+        except Exception:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
 
     def _flush_segment(self) -> None:
         if not isinstance(self.pool, TermPool) or not isinstance(self.codec, LengthCachingCodec):

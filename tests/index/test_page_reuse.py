@@ -325,17 +325,17 @@ def test_one_writer_for_the_rebuild_writes_what_a_writer_per_batch_writes(
 
     docs = corpus_docs() + edge_docs()
     monkeypatch.setattr(engine, "REBUILD_LIMIT_MB", 0.25)
-    monkeypatch.setattr(bulkwrite, "MAX_RUNS", 3)
-    merges = []
-    real_write_run = bulkwrite.TermPool._write_run
+    monkeypatch.setattr(bulkwrite, "MAX_RUNS", 2)
+    levels = []
+    real_save = bulkwrite.TermPool.save
 
-    def counting_write_run(pool: bulkwrite.TermPool, entries: object) -> str:
-        merges.append(not isinstance(entries, list) and len(pool.runs) >= 3)
-        return real_write_run(pool, entries)  # type: ignore[arg-type]
+    def recording_save(pool: bulkwrite.TermPool) -> None:
+        real_save(pool)
+        levels.append(max(level for _, level in pool.runs))
 
-    monkeypatch.setattr(bulkwrite.TermPool, "_write_run", counting_write_run)
+    monkeypatch.setattr(bulkwrite.TermPool, "save", recording_save)
     ours = build(tmp_path / "ours", docs, monkeypatch, reuse=True, batch_size=2, last_applied=7)
-    assert any(merges)  # runs were merged into larger runs before the commit
+    assert max(levels) >= 2  # runs were merged into larger runs, and those again, before the commit
     assert segment_count(tmp_path / "ours") == 1
 
     # the earlier rebuild: a writer per batch, each committed as a segment of its own
