@@ -9,7 +9,7 @@ child processes index the same documents read from the same catalogue:
 
 - plain: a stock Whoosh writer (one process, stemming analyzer on title and text, one
   commit), fed (id, title, all page text) for every publication;
-- portal: `portal reindex`, the command a user runs;
+- portal: `portal reindex --jobs 1`, the command a user runs, in one process;
 - with --jobs N (N > 1), also `portal reindex --jobs N` (N worker processes).
 
 Each child's wall time and peak resident memory (its own `ru_maxrss`, from wait4) are
@@ -232,8 +232,8 @@ def main() -> None:
                 [sys.executable, __file__, "--plain-child", str(home), str(scratch)], env)
             cpu_plain = CPU["last"]
             size_plain = dir_mb(scratch)
-            t_portal, mb_portal, out = run_measured([sys.executable, "-m", "portal", "reindex"],
-                                                    env)
+            t_portal, mb_portal, out = run_measured(
+                [sys.executable, "-m", "portal", "reindex", "--jobs", "1"], env)
             cpu_portal = CPU["last"]
             n = int(re.search(r"rebuilt the index: (\d+)", out).group(1))  # type: ignore[union-attr]
             plain_rates.append(n / t_plain)

@@ -37,6 +37,7 @@ from whoosh.codec.whoosh3 import (
     _lenfield,
 )
 from whoosh.fields import FieldType
+from whoosh.system import pack_int
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -344,9 +345,8 @@ def _write_block(pw: Any, postings: list[tuple[Any, ...]], lengths: list[int | N
     infobytes = pickle.dumps((len(ids), ids[-1], maxweight, comp, length_to_byte(minlength),
                               length_to_byte(maxlength)), 2)
     blocklength = len(infobytes) + len(databytes)
-    postfile.write_int(-blocklength if last else blocklength)
-    postfile.write(infobytes)
-    postfile.write(databytes)
+    # what write_int, then the two writes, put in the file, in one write
+    postfile.write(b"".join((pack_int(-blocklength if last else blocklength), infobytes, databytes)))
     pw._blockcount += 1
 
 

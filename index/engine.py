@@ -1079,6 +1079,19 @@ class _SegmentWorker:
             self.process.join()
 
 
+def _die_with_parent() -> None:
+    """On Linux, have the kernel end this worker when the rebuild's process dies (a killed
+    rebuild leaves no worker writing into its abandoned generation)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere a worker notices the end of its pipe when it next reads
+
+
 def segment_worker(directory: str, limitmb: int, conn: Any) -> None:
     """A rebuild's worker process: add the batches received on `conn` to one writer of the
     index in `directory` (acknowledging each with ("added", n)), and on None write them as one
@@ -1086,6 +1099,7 @@ def segment_worker(directory: str, limitmb: int, conn: Any) -> None:
     ("segment", segment or None when no batch came). The rebuild holds the index's locks for
     its whole run, so this writer takes none. Stops quietly when the rebuild goes away.
     """
+    _die_with_parent()
     ix = storage.open_with_retry(Path(directory), build_schema())
     w = bulkwrite.BulkSegmentWriter(ix, _lk=False, limitmb=limitmb)
     bulkwrite.private_temp_storage(w)
