@@ -60,7 +60,7 @@ from .vocabulary import Vocabulary, VocabularySource
 PageText = Callable[[int, int], str]
 
 # Memory for a writer's postings before they spill to run files (see bulkwrite.TermPool);
-# a rebuild (one batch of `batch_size` publications per writer) may use more.
+# a rebuild's writer(s) share REBUILD_LIMIT_MB, whatever the collection's size.
 WRITER_LIMIT_MB = 64
 REBUILD_LIMIT_MB = 128
 READ_ERRORS = storage.READ_ERRORS + (struct.error, zlib.error, ReaderClosed, KeyError)
