@@ -147,7 +147,8 @@ class TermPool:
         self.runs.append((self._write_run(self._sorted_terms()), 0))
         self.terms = {}
         self.size = 0
-        while len(self.runs) >= MAX_RUNS and len({level for _, level in self.runs[-MAX_RUNS:]}) == 1:
+        while (len(self.runs) >= MAX_RUNS
+               and len({level for _, level in self.runs[-MAX_RUNS:]}) == 1):
             # the last runs cover consecutive documents: merged, they keep the order
             level = self.runs[-1][1]
             merging = self.runs[-MAX_RUNS:]
@@ -346,7 +347,8 @@ def _write_block(pw: Any, postings: list[tuple[Any, ...]], lengths: list[int | N
                               length_to_byte(maxlength)), 2)
     blocklength = len(infobytes) + len(databytes)
     # what write_int, then the two writes, put in the file, in one write
-    postfile.write(b"".join((pack_int(-blocklength if last else blocklength), infobytes, databytes)))
+    head = pack_int(-blocklength if last else blocklength)
+    postfile.write(b"".join((head, infobytes, databytes)))
     pw._blockcount += 1
 
 

@@ -467,7 +467,8 @@ class SearchIndex:
                     written += added
                     progress(written)
                 worker.send(None)  # finish: the worker commits its segment
-            segments = [seg for seg in (worker.wait_segment() for worker in workers) if seg is not None]
+            made = [worker.wait_segment() for worker in workers]
+            segments = [segment for segment in made if segment is not None]
         finally:
             for worker in workers:
                 worker.close()

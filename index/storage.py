@@ -355,7 +355,8 @@ def writer(ix: Any, timeout: float, writer_class: Any = None, **kwargs: Any) -> 
     delay = 0.01
     while True:
         try:
-            w = writer_class(ix, timeout=0.0, **kwargs) if writer_class else ix.writer(timeout=0.0, **kwargs)
+            make = writer_class or (lambda ix, **kw: ix.writer(**kw))
+            w = make(ix, timeout=0.0, **kwargs)
             break
         except LockError:
             if time.monotonic() > deadline:

@@ -177,7 +177,8 @@ def segment_count(directory: Path) -> int:
 
 def searches_by_score(index: SearchIndex) -> list[object]:
     """`searches`, with hits of equal score in id order (ties are ordered by document number)."""
-    return [(q, total, sorted(hits, key=lambda h: (-h[1], h[0]))) for q, total, hits in searches(index)]
+    return [(q, total, sorted(hits, key=lambda h: (-h[1], h[0])))
+            for q, total, hits in searches(index)]
 
 
 def searches(index: SearchIndex) -> list[object]:
