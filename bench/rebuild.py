@@ -9,7 +9,7 @@ child processes index the same documents read from the same catalogue:
 
 - plain: a stock Whoosh writer (one process, stemming analyzer on title and text, one
   commit), fed (id, title, all page text) for every publication;
-- portal: `portal reindex`, the command a user runs;
+- portal: `portal reindex --jobs 1`, the command a user runs, in one process;
 - with --jobs N (N > 1), also `portal reindex --jobs N` (N worker processes).
 
 Each child's wall time and peak resident memory (its own `ru_maxrss`, from wait4) are
@@ -147,6 +147,17 @@ def run_measured(args: list[str], env: dict[str, str],
     return elapsed, usage.ru_maxrss / 1024, text
 
 
+def segments(home: Path) -> int:
+    """Segments of the live index in the data home (each one a query visits)."""
+    from index import SearchIndex
+
+    index = SearchIndex(home / "index", create=False)
+    try:
+        return index.segment_count()
+    finally:
+        index.close()
+
+
 def dir_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
@@ -221,8 +232,8 @@ def main() -> None:
                 [sys.executable, __file__, "--plain-child", str(home), str(scratch)], env)
             cpu_plain = CPU["last"]
             size_plain = dir_mb(scratch)
-            t_portal, mb_portal, out = run_measured([sys.executable, "-m", "portal", "reindex"],
-                                                    env)
+            t_portal, mb_portal, out = run_measured(
+                [sys.executable, "-m", "portal", "reindex", "--jobs", "1"], env)
             cpu_portal = CPU["last"]
             n = int(re.search(r"rebuilt the index: (\d+)", out).group(1))  # type: ignore[union-attr]
             plain_rates.append(n / t_plain)
@@ -230,8 +241,8 @@ def main() -> None:
             print(f"round {r}: plain Whoosh {n} in {t_plain:.1f} s = {n / t_plain:.2f}/s, peak "
                   f"{mb_plain:.0f} MB, index {size_plain:.0f} MB; portal reindex {n} in "
                   f"{t_portal:.1f} s = {n / t_portal:.2f}/s, peak {mb_portal:.0f} MB, index "
-                  f"{dir_mb(home / 'index'):.0f} MB (this and the previous generation)",
-                  flush=True)
+                  f"{dir_mb(home / 'index'):.0f} MB (this and the previous generation), "
+                  f"{segments(home)} segments", flush=True)
             print(f"round {r}: CPU seconds: plain Whoosh {cpu_plain:.1f}, portal reindex "
                   f"{cpu_portal:.1f} (ratio plain / portal {cpu_plain / cpu_portal:.2f})", flush=True)
             if args.jobs > 1:
@@ -241,7 +252,8 @@ def main() -> None:
                 jobs_rates.append(n / t_jobs)
                 print(f"round {r}: portal reindex --jobs {args.jobs} {n} in {t_jobs:.1f} s = "
                       f"{n / t_jobs:.2f}/s ({CPU['last']:.1f} CPU s), peak {mb_jobs:.0f} MB in one "
-                      f"process, {tree[0]:.0f} MB in all its processes together", flush=True)
+                      f"process, {tree[0]:.0f} MB in all its processes together, "
+                      f"{segments(home)} segments", flush=True)
         plain, portal = statistics.median(plain_rates), statistics.median(portal_rates)
         print(f"ratio portal reindex / plain Whoosh: {portal / plain:.2f} (target >= 0.8)")
         if jobs_rates:

@@ -61,7 +61,7 @@ from .vocabulary import Vocabulary, VocabularySource
 PageText = Callable[[int, int], str]
 
 # Memory for a writer's postings before they spill to run files (see bulkwrite.TermPool);
-# a rebuild (one batch of `batch_size` publications per writer) may use more.
+# a rebuild's writer(s) share REBUILD_LIMIT_MB, whatever the collection's size.
 WRITER_LIMIT_MB = 64
 REBUILD_LIMIT_MB = 128
 READ_ERRORS = storage.READ_ERRORS + (struct.error, zlib.error, ReaderClosed, KeyError)
@@ -367,12 +367,16 @@ class SearchIndex:
     ) -> None:
         """Build a fresh index beside the live one and swap it in atomically.
 
-        Documents are written in batches of `batch_size` (bounded memory), one segment per
-        batch; `progress` is called with the running count of publications written. With
-        `processes` > 1 that many worker processes write the batches' segments side by side
-        (each holds one batch of `batch_size // processes` at a time) and the segments are
-        listed in batch order, so the index holds what a single process builds. `total`, the number of publications
-        expected, only makes batches smaller when there would be fewer than `processes`.
+        One writer takes every document and commits once: the index gets one segment (and a
+        one-document segment for `last_applied`). Memory is bounded by the writer's postings
+        limit (`REBUILD_LIMIT_MB`, spilled to run files beyond it) and one batch of
+        `batch_size` publications in hand; `progress` is called with the running count of
+        publications added after each batch. With `processes` > 1 that many worker processes
+        each keep one writer (and make one segment), taking batches of
+        `batch_size // processes` in turn, and the postings limit is shared between them; the
+        index holds the same documents, postings and statistics as a single process builds,
+        listed worker by worker. `total`, the number of publications expected, only makes
+        batches smaller when there would be fewer than `processes`.
         Readers keep using the old generation until the swap; the previous generation is
         kept on disk until the next rebuild so open readers finish their work.
         Pass `last_applied` (the journal position read before iterating `docs`) so the
@@ -390,12 +394,10 @@ class SearchIndex:
             ix = self._new_generation(name)
             try:
                 if processes > 1:
-                    self._write_batches_in_workers(ix, name, docs, batch_size, processes, progress)
+                    self._write_batches_in_workers(ix, name, docs, batch_size, processes, progress,
+                                                   last_applied)
                 else:
-                    self._write_batches(ix, docs, batch_size, progress)
-                if last_applied is not None:
-                    with storage.writer(ix, self.lock_timeout) as w:
-                        self._set_meta(w, last_applied)
+                    self._write_batches(ix, docs, batch_size, progress, last_applied)
                 ix.close()
                 self._swap_in(old, name)
             except BaseException:
@@ -404,6 +406,17 @@ class SearchIndex:
                     shutil.rmtree(self._layout.path(name), ignore_errors=True)
                 raise
             self._layout.remove_old(keep={name} | ({old} if old else set()))
+
+    def segment_count(self) -> int:
+        """How many segments the live index has (each one a query visits)."""
+        name = self._layout.current_name()
+        if name is None:
+            return 0
+        ix = storage.open_with_retry(self._layout.path(name), self._schema)
+        try:
+            return len(ix._segments())
+        finally:
+            ix.close()
 
     @staticmethod
     def _batches(docs: Iterable[PublicationDoc], batch_size: int) -> Iterable[list[PublicationDoc]]:
@@ -417,55 +430,56 @@ class SearchIndex:
             yield list(pending.values())
 
     def _write_batches(self, ix: Any, docs: Iterable[PublicationDoc], batch_size: int,
-                       progress: Callable[[int], None] | None) -> None:
+                       progress: Callable[[int], None] | None, last_applied: int | None) -> None:
         written = 0
-        for batch in self._batches(docs, batch_size):
-            with storage.writer(ix, self.lock_timeout, limitmb=REBUILD_LIMIT_MB,
-                                codec=bulkwrite.LengthCachingCodec()) as w:
+        with storage.writer(ix, self.lock_timeout, writer_class=bulkwrite.BulkSegmentWriter,
+                            limitmb=REBUILD_LIMIT_MB) as w:
+            for batch in self._batches(docs, batch_size):
                 written += self._add_docs(w, batch, fresh=True)
-            if progress:
-                progress(written)
+                if progress:
+                    progress(written)
+            if last_applied is not None:
+                self._set_meta(w, last_applied)
 
     def _write_batches_in_workers(self, ix: Any, name: str, docs: Iterable[PublicationDoc],
                                   batch_size: int, processes: int,
-                                  progress: Callable[[int], None] | None) -> None:
+                                  progress: Callable[[int], None] | None,
+                                  last_applied: int | None) -> None:
         import multiprocessing
-        from concurrent.futures import Future, ProcessPoolExecutor
 
         directory = str(self._layout.path(name))
         # the workers share one rebuild's memory for postings between them
         limitmb = max(32, REBUILD_LIMIT_MB // processes)
-        segments: list[Any] = []
-        written = 0
-        running: list[Future[tuple[Any, int]]] = []
-
-        def collect_oldest() -> None:
-            nonlocal written
-            segment, n = running.pop(0).result()
-            segments.append(segment)
-            written += n
-            if progress:
-                progress(written)
-
         # "spawn": the workers start clean (no copy of this process's threads, connections
         # or locks) and see only the batches they are sent.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(processes, mp_context=context) as workers:
-            try:
-                for batch in self._batches(docs, batch_size):
-                    if len(running) >= processes:
-                        collect_oldest()
-                    running.append(workers.submit(write_segment, directory, batch, limitmb))
-                while running:
-                    collect_oldest()
-            except BaseException:
-                for future in running:
-                    future.cancel()
-                raise
-        if segments:
-            # list the new segments after any already there, in the order of their batches
-            with storage.writer(ix, self.lock_timeout) as w:
-                w.mergetype = lambda writer, existing: [*existing, *segments]
+        workers = [_SegmentWorker(context, directory, limitmb) for _ in range(processes)]
+        try:
+            written = 0
+            # batch k goes to worker k % processes once that worker has added its last one
+            for k, batch in enumerate(self._batches(docs, batch_size)):
+                worker = workers[k % processes]
+                added = worker.wait_added()
+                if added and progress:
+                    written += added
+                    progress(written)
+                worker.send(batch)
+            for worker in workers:
+                added = worker.wait_added()
+                if added and progress:
+                    written += added
+                    progress(written)
+                worker.send(None)  # finish: the worker commits its segment
+            made = [worker.wait_segment() for worker in workers]
+            segments = [segment for segment in made if segment is not None]
+        finally:
+            for worker in workers:
+                worker.close()
+        # list the new segments after any already there, worker by worker
+        with storage.writer(ix, self.lock_timeout) as w:
+            w.mergetype = lambda writer, existing: [*existing, *segments]
+            if last_applied is not None:
+                self._set_meta(w, last_applied)
 
     def _swap_in(self, old: str | None, name: str) -> None:
         if old is None:
@@ -1021,25 +1035,107 @@ def _sort_facet(sort: str) -> Any:
     return sorting.MultiFacet([sorting.FieldFacet("title_key"), sorting.FieldFacet("date_key", reverse=True)])
 
 
-def write_segment(directory: str, docs: list[PublicationDoc], limitmb: int) -> tuple[Any, int]:
-    """In a rebuild's worker process: write `docs` as one new segment of the index in
-    `directory` (not yet listed in it; the rebuild lists it) and return (segment, count).
+class _SegmentWorker:
+    """The rebuild's side of one worker process (`segment_worker`): sends it batches, one at
+    a time, and gets back how many publications it added and, at the end, its segment."""
 
-    The rebuild holds the index's locks for its whole run, so this writer takes none.
-    """
-    from whoosh.writing import SegmentWriter
+    def __init__(self, context: Any, directory: str, limitmb: int) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=segment_worker, args=(directory, limitmb, child),
+                                       daemon=True)
+        self.process.start()
+        child.close()
+        self._pending = False  # a batch sent and not yet acknowledged
 
-    ix = storage.open_with_retry(Path(directory), build_schema())
+    def _receive(self) -> tuple[str, Any]:
+        from multiprocessing.connection import wait
+
+        while True:
+            ready = wait([self.conn, self.process.sentinel])
+            if self.conn in ready:
+                try:
+                    kind, value = self.conn.recv()
+                except EOFError:
+                    break
+                if kind == "error":
+                    raise RuntimeError(f"a rebuild worker failed: {value}")
+                return kind, value
+            if not self.process.is_alive():
+                break
+        raise RuntimeError(f"a rebuild worker stopped (exit code {self.process.exitcode})")
+
+    def wait_added(self) -> int:
+        """Wait for the last batch sent to be added; the number of publications in it."""
+        if not self._pending:
+            return 0
+        kind, n = self._receive()
+        assert kind == "added", kind
+        self._pending = False
+        return int(n)
+
+    def send(self, batch: list[PublicationDoc] | None) -> None:
+        self.conn.send(batch)
+        self._pending = batch is not None
+
+    def wait_segment(self) -> Any:
+        kind, segment = self._receive()
+        assert kind == "segment", kind
+        return segment
+
+    def close(self) -> None:
+        self.conn.close()  # a worker still waiting for a batch sees the end and stops
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel end this worker when the rebuild's process dies (a killed
+    rebuild leaves no worker writing into its abandoned generation)."""
     try:
-        w = SegmentWriter(ix, _lk=False, limitmb=limitmb, codec=bulkwrite.LengthCachingCodec())
-        bulkwrite.private_temp_storage(w)
-        try:
-            n = SearchIndex._add_docs(w, docs, fresh=True)
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere a worker notices the end of its pipe when it next reads
+
+
+def segment_worker(directory: str, limitmb: int, conn: Any) -> None:
+    """A rebuild's worker process: add the batches received on `conn` to one writer of the
+    index in `directory` (acknowledging each with ("added", n)), and on None write them as one
+    new segment, not yet listed in the index (the rebuild lists it), sent back as
+    ("segment", segment or None when no batch came). The rebuild holds the index's locks for
+    its whole run, so this writer takes none. Stops quietly when the rebuild goes away.
+    """
+    _die_with_parent()
+    ix = storage.open_with_retry(Path(directory), build_schema())
+    w = bulkwrite.BulkSegmentWriter(ix, _lk=False, limitmb=limitmb)
+    bulkwrite.private_temp_storage(w)
+    try:
+        while True:
+            batch = conn.recv()
+            if batch is None:
+                break
+            conn.send(("added", SearchIndex._add_docs(w, batch, fresh=True)))
+        if w._added:
             segment = w._finalize_segment()
-        except BaseException:
+            w._finish()
+        else:
+            segment = None
             w.cancel()
-            raise
-        w._finish()
+    except EOFError:
+        w.cancel()  # the rebuild went away: nothing to deliver
+        return
+    except BaseException as exc:
+        w.cancel()
+        try:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        except OSError:
+            pass
+        return
     finally:
         ix.close()
-    return segment, n
+    conn.send(("segment", segment))

@@ -355,13 +355,15 @@ def open_with_retry(path: Path, schema: Any) -> Any:
 
 
 @contextmanager
-def writer(ix: Any, timeout: float, **kwargs: Any) -> Iterator[Any]:
-    """A Whoosh writer obtained with backoff; commits on success, cancels on any exception."""
+def writer(ix: Any, timeout: float, writer_class: Any = None, **kwargs: Any) -> Iterator[Any]:
+    """A Whoosh writer obtained with backoff; commits on success, cancels on any exception.
+    `writer_class`: a `SegmentWriter` subclass to use instead of the index's own writer."""
     deadline = time.monotonic() + timeout
     delay = 0.01
     while True:
         try:
-            w = ix.writer(timeout=0.0, **kwargs)
+            make = writer_class or (lambda ix, **kw: ix.writer(**kw))
+            w = make(ix, timeout=0.0, **kwargs)
             break
         except LockError:
             if time.monotonic() > deadline:

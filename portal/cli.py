@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -478,9 +479,11 @@ def _print_result(result) -> None:  # type: ignore[no-untyped-def]
 @cli.command()
 @click.option("--if-needed", is_flag=True,
               help="Only rebuild when the index's schema version differs from the code's.")
-@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
+@click.option("--jobs", "-j", default=lambda: min(2, os.cpu_count() or 1),
+              show_default="the machine's cores, at most 2", type=click.IntRange(1, 64),
               help="Worker processes writing the index side by side (each holds one batch "
-                   "of publications in memory).")
+                   "of publications in memory and writes one segment); 1 writes in this "
+                   "process.")
 @pass_context
 def reindex(ctx: Context, if_needed: bool, jobs: int) -> None:
     """Rebuild the search index beside the live one from stored text, then swap it in."""

@@ -105,6 +105,82 @@ def postings(directory: Path) -> dict[str, object]:
     return out
 
 
+def segment_bytes(directory: Path) -> list[tuple[bytes, bytes, bytes]]:
+    """Every term's key, term info bytes and posting bytes, segment by segment: what the
+    postings writer wrote, byte for byte."""
+    from whoosh import index as windex
+    from whoosh.codec.whoosh3 import W3TermInfo
+
+    from index.storage import Layout
+
+    layout = Layout(directory)
+    ix = windex.open_dir(str(layout.path(layout.current_name())))
+    out = []
+    with ix.reader() as top:
+        for reader, _ in top.leaf_readers():
+            terms = reader._terms
+            for key, info in terms._tindex.items():
+                terminfo = W3TermInfo.from_bytes(info)
+                offset, length = (0, 0) if terminfo.is_inlined() else terminfo.extent()
+                length = length[0] if isinstance(length, tuple) else length  # Whoosh's unpacking
+                raw = terms._postfile.get(offset, length) if length else b""
+                out.append((key, info, raw))
+    ix.close()
+    return out
+
+
+def documents_by_uid(directory: Path) -> dict[str, object]:
+    """What `postings` holds, told by each document's uid instead of its number (which depends
+    on the order the documents were written in), with every stored field too."""
+    from whoosh import index as windex
+
+    from index.storage import Layout
+
+    layout = Layout(directory)
+    ix = windex.open_dir(str(layout.path(layout.current_name())))
+    out: dict[str, object] = {}
+    with ix.reader() as reader:
+        uids = [reader.stored_fields(n).get("uid") for n in range(reader.doc_count_all())]
+        for n, uid in enumerate(uids):
+            out[f"stored:{uid}"] = reader.stored_fields(n)
+            for fieldname in ix.schema.scorable_names():
+                # 0 (None when the segment has the field's lengths but not for this document)
+                out[f"length:{fieldname}:{uid}"] = reader.doc_field_length(n, fieldname) or 0
+        for fieldname, text in reader.all_terms():
+            m = reader.postings(fieldname, text)
+            rows = []
+            while m.is_active():
+                rows.append((uids[m.id()], m.weight(), m.value()))
+                m.next()
+            info = reader.term_info(fieldname, text)
+            out[f"{fieldname}:{text!r}"] = (sorted(rows), info.min_length(), info.max_length(),
+                                            info.max_weight(), info.weight(), info.doc_frequency())
+        for fieldname in ix.schema.scorable_names():
+            out[f"total:{fieldname}"] = reader.field_length(fieldname)
+        out["doc_count"] = reader.doc_count()
+    ix.close()
+    return out
+
+
+def segment_count(directory: Path) -> int:
+    from whoosh import index as windex
+
+    from index.storage import Layout
+
+    layout = Layout(directory)
+    ix = windex.open_dir(str(layout.path(layout.current_name())))
+    try:
+        return len(ix._segments())
+    finally:
+        ix.close()
+
+
+def searches_by_score(index: SearchIndex) -> list[object]:
+    """`searches`, with hits of equal score in id order (ties are ordered by document number)."""
+    return [(q, total, sorted(hits, key=lambda h: (-h[1], h[0])))
+            for q, total, hits in searches(index)]
+
+
 def searches(index: SearchIndex) -> list[object]:
     out = []
     for q in ('"quality improvement"', "quality improvement", "council services", '"was the first"',
@@ -210,6 +286,7 @@ def test_term_pool_writes_what_whoosh_pool_writes(tmp_path: Path, monkeypatch: p
         m.setattr(bulkwrite, "LengthCachingCodec", W3Codec)
         stock = build(tmp_path / "stock", docs, monkeypatch, reuse=True)
     assert postings(tmp_path / "ours") == postings(tmp_path / "stock")
+    assert segment_bytes(tmp_path / "ours") == segment_bytes(tmp_path / "stock")
     assert searches(ours) == searches(stock)
     ours.close()
     stock.close()
@@ -217,17 +294,65 @@ def test_term_pool_writes_what_whoosh_pool_writes(tmp_path: Path, monkeypatch: p
 
 def test_worker_processes_build_the_index_one_process_builds(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """`rebuild(processes=2)`: batches written as segments by two worker processes, listed in
-    batch order, give the same documents, postings and results as one process."""
+    """`rebuild(processes=2)`: each worker keeps one writer over the batches it takes in turn
+    and makes one segment; the index holds the same documents, postings, statistics, field
+    lengths and stored fields as one process builds (in another document order), and gives
+    the same results."""
     docs = corpus_docs() + edge_docs()
     one = build(tmp_path / "one", docs, monkeypatch, reuse=True, batch_size=2)
     # each of the two workers holds batches of half the size asked for
     two = build(tmp_path / "two", docs, monkeypatch, reuse=True, batch_size=4, processes=2)
-    assert postings(tmp_path / "one") == postings(tmp_path / "two")
-    assert searches(one) == searches(two)
+    assert documents_by_uid(tmp_path / "one") == documents_by_uid(tmp_path / "two")
+    assert searches_by_score(one) == searches_by_score(two)
     assert two.doc_ids() == {d.id for d in docs}
+    # one segment per process, whatever the number of batches
+    assert segment_count(tmp_path / "one") == 1
+    assert segment_count(tmp_path / "two") == 2
     # the generation holds exactly the segments' files: no worker left temporary files
     generation = next((tmp_path / "two").glob("gen-*"))
     assert not [p for p in generation.iterdir() if p.is_dir()]
     one.close()
     two.close()
+
+
+def test_one_writer_for_the_rebuild_writes_what_a_writer_per_batch_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rebuild's single writer (one segment, postings spilled to many runs merged on the
+    way) against the earlier layout: a Whoosh writer per batch of two publications, one
+    segment each. Same postings, statistics, lengths, stored fields and results."""
+    from whoosh import index as windex
+
+    from index import bulkwrite, engine, storage
+
+    docs = corpus_docs() + edge_docs()
+    monkeypatch.setattr(engine, "REBUILD_LIMIT_MB", 0.25)
+    monkeypatch.setattr(bulkwrite, "MAX_RUNS", 2)
+    levels = []
+    real_save = bulkwrite.TermPool.save
+
+    def recording_save(pool: bulkwrite.TermPool) -> None:
+        real_save(pool)
+        levels.append(max(level for _, level in pool.runs))
+
+    monkeypatch.setattr(bulkwrite.TermPool, "save", recording_save)
+    ours = build(tmp_path / "ours", docs, monkeypatch, reuse=True, batch_size=2, last_applied=7)
+    assert max(levels) >= 2  # runs were merged into larger runs, and those again, before the commit
+    assert segment_count(tmp_path / "ours") == 1
+
+    # the earlier rebuild: a writer per batch, each committed as a segment of its own
+    batched = SearchIndex(tmp_path / "batched")
+    ix = windex.open_dir(str(batched._layout.path(batched._layout.current_name())))
+    for k in range(0, len(docs), 2):
+        with storage.writer(ix, 5.0) as w:
+            w.merge = False
+            SearchIndex._add_docs(w, docs[k:k + 2], fresh=True)
+            if k + 2 >= len(docs):
+                SearchIndex._set_meta(w, 7)
+    ix.close()
+    assert segment_count(tmp_path / "batched") > 2
+    assert documents_by_uid(tmp_path / "ours") == documents_by_uid(tmp_path / "batched")
+    assert postings(tmp_path / "ours").keys() == postings(tmp_path / "batched").keys()
+    assert searches_by_score(ours) == searches_by_score(batched)
+    assert ours.last_applied() == batched.last_applied() == 7
+    ours.close()
+    batched.close()
