@@ -21,6 +21,7 @@ from whoosh.reading import ReaderClosed
 
 from . import bulkwrite, storage
 from .analysis import QueryToken, language_stemmer
+from .bm25f import BM25FTerm
 from .documents import (
     MAX_LIMIT,
     SORTS,
@@ -99,6 +100,9 @@ class SearchIndex:
     time (Whoosh's file lock, retried with backoff); any number of readers, which notice new
     commits and swaps on their next search.
     """
+
+    # more-like-this scores its words in array passes (False: Whoosh's matchers, for tests)
+    fast_related = True
 
     def __init__(
         self,
@@ -924,6 +928,10 @@ class SearchIndex:
                 return []
             allowed = set(self._allowed(s, req) or ())
             allowed.discard(docnum)
+            if self.fast_related:
+                best = self._related_fast(s, subs, frozenset(allowed), limit)
+                if best is not None:
+                    return self._load(s, best)
             results = _top(s, wq.Or(subs), limit, allow=allowed)
             return [
                 _RawHit(h.docnum, float(h.score or 0.0), h.fields().get("info") or {}, int(h["pub_id"]))
@@ -932,6 +940,30 @@ class SearchIndex:
 
         raw = self._read(run)
         return [self._make_hit(r, HighlightTerms(), None) for r in raw]
+
+    def _related_fast(self, s: Any, subs: list[wq.Query], allowed: frozenset[int],
+                      limit: int) -> list[tuple[int, float]] | None:
+        """The best `limit` of `allowed` for more-like-this's OR of weighted words and topics,
+        scored as Whoosh scores that OR (the sum of the matching parts) but with the words
+        scored in array passes over their postings, not by a matcher over every match
+        (seconds per publication page at 50,000 publications). None if `subs` holds other
+        query shapes."""
+        words = [q for q in subs if isinstance(q, BM25FTerm)]
+        others = [q for q in subs if not isinstance(q, BM25FTerm)]
+        if not words or not all(isinstance(q, wq.Term) for q in others):
+            return None
+        scores = score_all(s, words, self._lengths, term_cache=self._terms)
+        if others:
+            other_q = others[0] if len(others) == 1 else wq.Or(others)
+            for d, v in _score_docs(s, other_q, list(s.docs_for_query(other_q))).items():
+                scores[d] += v
+        mask = (scores > 0) & self._allowed_mask(allowed, len(scores))
+        found = np.flatnonzero(mask)
+        if not len(found):
+            return []
+        # the best `limit` by score, ties by document number (as Whoosh's collector orders them)
+        order = np.lexsort((found, -scores[found]))[:limit]
+        return [(int(found[i]), float(scores[found[i]])) for i in order]
 
 
 def _index_languages(s: Any) -> tuple[str, ...]:

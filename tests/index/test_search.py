@@ -181,6 +181,38 @@ def test_more_like_this(tmp_path) -> None:
     assert ix.more_like_this(999) == []
 
 
+def test_more_like_this_array_scoring_gives_what_whooshs_matchers_give(tmp_path, monkeypatch) -> None:
+    words = ["library", "volunteer", "closure", "bus", "rural", "housing", "rent", "tenant",
+             "school", "skills", "council", "budget", "health", "clinic", "transport"]
+    topics = ["Libraries", "Housing", "Transport", "Health"]
+    ix = SearchIndex(tmp_path / "ix")
+    for start in (1, 21, 41):  # three commits: several segments
+        ix.add_or_replace([
+            PublicationDoc(i, f"p{i}", f"{words[i % 15]} and {words[(i * 7) % 15]} {i}",
+                           abstract=" ".join(words[(i * k) % 15] for k in range(1, 9)),
+                           topics=(topics[i % 4],), body=" ".join(words[(i + k) % 15] for k in range(30)),
+                           status="draft" if i % 9 == 0 else "published")
+            for i in range(start, start + 20)
+        ])
+    ix.delete([5, 33])
+
+    def related(pub_id: int, unpublished: bool) -> list[tuple[int, float]]:
+        return [(h.id, h.score) for h in ix.more_like_this(pub_id, limit=8, include_unpublished=unpublished)]
+
+    checked = 0
+    for pub_id in (1, 2, 7, 18, 27, 40, 55):
+        for unpublished in (False, True):
+            fast = related(pub_id, unpublished)
+            monkeypatch.setattr(SearchIndex, "fast_related", False)
+            slow = related(pub_id, unpublished)
+            monkeypatch.setattr(SearchIndex, "fast_related", True)
+            assert [d for d, _ in fast] == [d for d, _ in slow]
+            assert [round(sc, 4) for _, sc in fast] == [round(sc, 4) for _, sc in slow]
+            assert pub_id not in [d for d, _ in fast] and 5 not in [d for d, _ in fast]
+            checked += len(fast)
+    assert checked > 50
+
+
 def test_non_english_stemmed_in_its_own_language(ix: SearchIndex) -> None:
     assert ids(ix, "bibliothèques") == [6]
     assert ids(ix, "bibliotheques") == [6]  # accents folded
