@@ -716,6 +716,43 @@ class KeptPostings:
         return self._lists.get((segment_key(leaf), fieldname, text))
 
 
+
+def _global_postings(chunks: Iterable[tuple[int, list[int], list[float]]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """One (field, word)'s postings over several segments, from (segment's first document
+    number, ids, weights) in segment order: global document numbers and weights as arrays;
+    None when no segment has any."""
+    ids: list[int] = []
+    w_l: list[float] = []
+    offsets: list[int] = []
+    counts: list[int] = []
+    for offset, got_ids, got_w in chunks:
+        if got_ids:
+            ids.extend(got_ids)
+            w_l.extend(got_w)
+            offsets.append(offset)
+            counts.append(len(got_ids))
+    if not ids:
+        return None
+    docs = np.asarray(ids, dtype=np.int64)
+    if len(offsets) > 1 or offsets[0]:
+        docs += np.repeat(np.asarray(offsets, dtype=np.int64), counts)
+    return docs, np.asarray(w_l, dtype=np.float64)
+
+
+def _every_segments_lists(lookup: Any, f: str, t: str, infos: list[Any],
+                          keep: KeptPostings | None) -> Iterator[tuple[int, list[int], list[float]]]:
+    """(segment's first document number, ids, weights) of (f, t) in every segment holding it,
+    keeping the postings (positions included) in `keep` when it wants them."""
+    for number, (leaf, offset) in enumerate(lookup.leaves):
+        if infos[number] is None:
+            continue
+        if keep is not None and (f, t) in keep.wanted:
+            kept = lookup.postings(number, f, t, values=True)
+            keep.put(leaf, f, t, kept)
+            yield offset, kept[0].tolist(), kept[1].tolist()
+        else:
+            yield (offset, *lookup.lists(number, f, t))
+
 def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache,
               keep: KeptPostings | None = None, term_cache: TermCache | None = None) -> np.ndarray:
     """BM25F score of the OR of `terms` for every document number of `searcher` (0: no match).
@@ -734,31 +771,12 @@ def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache,
         for f, t, weight, b, avg in fields:
             # the (field, word)'s postings of every segment, scored in one array pass
             infos = lookup.infos(f, t)
-            ids: list[int] = []
-            w_l: list[float] = []
-            offsets: list[int] = []
-            counts: list[int] = []
-            for number, (leaf, offset) in enumerate(lookup.leaves):
-                if infos[number] is None:
-                    continue
-                if keep is not None and (f, t) in keep.wanted:
-                    kept = lookup.postings(number, f, t, values=True)
-                    keep.put(leaf, f, t, kept)
-                    got_ids, got_w = kept[0].tolist(), kept[1].tolist()
-                else:
-                    got_ids, got_w = lookup.lists(number, f, t)
-                if got_ids:
-                    ids.extend(got_ids)
-                    w_l.extend(got_w)
-                    offsets.append(offset)
-                    counts.append(len(got_ids))
-            if not ids:
+            gathered = _global_postings(_every_segments_lists(lookup, f, t, infos, keep))
+            if gathered is None:
                 continue
-            docs = np.asarray(ids, dtype=np.int64)
-            if len(offsets) > 1 or offsets[0]:
-                docs += np.repeat(np.asarray(offsets, dtype=np.int64), counts)
+            docs, w = gathered
             dl = lengths.at_global(lookup.leaves, f, docs)
-            part = weight * np.asarray(w_l, dtype=np.float64) / ((1.0 - b) + b * dl / avg)
+            part = weight * w / ((1.0 - b) + b * dl / avg)
             if tf is None:
                 tf = np.zeros(size, dtype=np.float64)
             tf[docs] += part  # a posting list names each document once
@@ -811,30 +829,17 @@ def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int],
         tf: np.ndarray | None = None
         for f, t, weight, b, avg in fields if segments else ():
             infos = lookup.infos(f, t)
-            ids: list[int] = []
-            w_l: list[float] = []
-            offsets: list[int] = []
-            counts: list[int] = []
-            for number, offset, local in segments:
-                if infos[number] is None:
-                    continue
-                got_ids, got_w = lookup.lists(number, f, t, local)
-                if got_ids:
-                    ids.extend(got_ids)
-                    w_l.extend(got_w)
-                    offsets.append(offset)
-                    counts.append(len(got_ids))
-            if not ids:
+            gathered = _global_postings(
+                (offset, *lookup.lists(number, f, t, local))
+                for number, offset, local in segments if infos[number] is not None)
+            if gathered is None:
                 continue
-            docs = np.asarray(ids, dtype=np.int64)
-            if len(offsets) > 1 or offsets[0]:
-                docs += np.repeat(np.asarray(offsets, dtype=np.int64), counts)
+            docs, w = gathered
             at = np.minimum(np.searchsorted(wanted, docs), len(wanted) - 1)
             keep = wanted[at] == docs
             if not keep.any():
                 continue
-            docs, at = docs[keep], at[keep]
-            w = np.asarray(w_l, dtype=np.float64)[keep]
+            docs, at, w = docs[keep], at[keep], w[keep]
             dl = lengths.at_global(lookup.leaves, f, docs)
             if exact_lengths:
                 dl = dl.astype(np.float64)
