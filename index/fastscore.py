@@ -222,12 +222,18 @@ def _read_list(postfile: Any, offset: int, length: int, wanted: np.ndarray | Non
     out_ids = np.asarray(ids, dtype=np.int64)
     out_w = np.asarray(weights, dtype=np.float64)
     if wanted is not None and len(wanted) and len(out_ids):
-        pos = np.minimum(np.searchsorted(wanted, out_ids), len(wanted) - 1)
-        keep = wanted[pos] == out_ids
-        out_ids, out_w = out_ids[keep], out_w[keep]
-        if values:
-            vals = [v for v, k in zip(vals, keep.tolist(), strict=True) if k]
+        return _only_wanted(wanted, out_ids, out_w, vals, values)
     return out_ids, out_w, vals
+
+
+def _only_wanted(wanted: np.ndarray, ids: np.ndarray, weights: np.ndarray, vals: Any,
+                 values: bool) -> tuple[np.ndarray, np.ndarray, Any]:
+    """The postings of the documents in `wanted` (sorted document numbers) only."""
+    pos = np.minimum(np.searchsorted(wanted, ids), len(wanted) - 1)
+    keep = wanted[pos] == ids
+    if values:
+        vals = [v for v, k in zip(vals, keep.tolist(), strict=True) if k]
+    return ids[keep], weights[keep], vals
 
 
 def _list_blocks(postfile: Any, offset: int, length: int, wanted: list[int] | None,
@@ -347,11 +353,7 @@ def _as_arrays(deltas: list[int], weights: list[float], sizes: list[int], vals: 
     out_ids = running - np.repeat(bases, sizes)
     out_w = np.asarray(weights, dtype=np.float64)
     if wanted is not None and len(wanted):
-        pos = np.minimum(np.searchsorted(wanted, out_ids), len(wanted) - 1)
-        keep = wanted[pos] == out_ids
-        out_ids, out_w = out_ids[keep], out_w[keep]
-        if values:
-            vals = [v for v, k in zip(vals, keep.tolist(), strict=True) if k]
+        return _only_wanted(wanted, out_ids, out_w, vals, values)
     return out_ids, out_w, vals
 
 
