@@ -111,7 +111,8 @@ def test_same_flow_on_a_375_pixel_wide_screen(phone, corpus_site) -> None:  # ty
 def test_browse_pages_fit_a_375_pixel_wide_screen(phone, site, path) -> None:  # type: ignore[no-untyped-def]
     phone.goto(path)
     _no_sideways_scroll(phone, path)
-    phone.locator("ol.results a, ul.groups a").first.click()
+    with phone.expect_navigation():  # measure the page the link opens, not one still loading
+        phone.locator("ol.results a, ul.groups a").first.click()
     _no_sideways_scroll(phone, f"first link on {path}")
 
 
