@@ -1,6 +1,7 @@
 """Search latency at 1,000 and 10,000 publications built from the corpus's own text.
 
-Usage: python bench/search.py [--sizes 1000,10000] [--repeat 3] [--index DIR]
+Usage: python bench/search.py [--sizes 1000,10000] [--repeat 3] [--index DIR] [--phases]
+                              [--related N]
 
 With `--index DIR` each size's index is kept in DIR/index-N and reused by later runs (a
 10,000-publication build takes about half an hour); it is rebuilt only when missing or built
@@ -18,6 +19,10 @@ and BM25F, OR of the words over title and body, top 10 with stored fields, no fa
 snippets, no pages) measured in the same run, query by query alternating with the full path.
 Also printed: the measuring process's memory and what the index's per-searcher caches hold.
 
+With `--related N`, "more like this" (the related publications of a publication page) is
+timed for N publications spread over the collection, beside the same query scored by Whoosh's
+matchers, alternating publication by publication.
+
 With `--phases`, one more round of the same queries prints where the full path's time goes,
 per query kind (exclusive times, so a phase's figure excludes the phases it calls): the first
 pass over every match and the facet counts grow with the number of matches, the feedback
@@ -29,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import pickle
 import random
@@ -249,6 +255,40 @@ def phases(directory: Path, n: int) -> None:
         print(f"  {label:36}" + "".join(f"{table[k].get(label, 0.0):15.1f}" for k in table))
 
 
+def related(directory: Path, n: int, count: int) -> None:
+    """Time "more like this" (the related publications on every publication page) for
+    `count` publications spread over the collection, against the same query run by Whoosh's
+    matchers (`SearchIndex.fast_related` off), alternating publication by publication."""
+    from index import SearchIndex
+
+    index = SearchIndex(directory)
+    step = max(1, n // count)
+    ids = list(range(1, n + 1, step))[:count]
+    index.more_like_this(ids[0])  # open the index and fill its caches
+    ours: list[float] = []
+    theirs: list[float] = []
+    same = 0
+    for pub_id in ids:
+        start = time.perf_counter()
+        fast = [h.score for h in index.more_like_this(pub_id)]
+        ours.append((time.perf_counter() - start) * 1000)
+        SearchIndex.fast_related = False
+        try:
+            start = time.perf_counter()
+            slow = [h.score for h in index.more_like_this(pub_id)]
+            theirs.append((time.perf_counter() - start) * 1000)
+        finally:
+            SearchIndex.fast_related = True
+        same += len(fast) == len(slow) and all(
+            math.isclose(a, b, rel_tol=1e-9) for a, b in zip(fast, slow, strict=False))
+    index.close()
+    print(f"  more like this, {len(ids)} publications: mean {statistics.mean(ours):.0f} ms, "
+          f"p95 {pct(ours, 0.95):.0f} ms per publication; with Whoosh's matchers mean "
+          f"{statistics.mean(theirs):.0f} ms, p95 {pct(theirs, 0.95):.0f} ms "
+          f"(ratio of means {statistics.mean(ours) / statistics.mean(theirs):.2f}); "
+          f"same scores for {same} of {len(ids)} (exactly tied publications may differ)")
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
@@ -262,6 +302,9 @@ def main() -> None:
                         help="keep the built indexes under this directory and reuse them")
     parser.add_argument("--phases", action="store_true",
                         help="also print where the time goes, stage by stage (one more round)")
+    parser.add_argument("--related", type=int, default=0, metavar="N",
+                        help="also time more like this for N publications against Whoosh's "
+                             "matchers")
     parser.add_argument("--build-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build_child:
@@ -306,6 +349,8 @@ def main() -> None:
                       f"{pct(b, 0.5):10.1f}{pct(b, 0.95):10.1f}{ratio:11.2f}")
             if args.phases:
                 phases(directory, n)
+            if args.related:
+                related(directory, n, args.related)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from .fastscore import (
     LengthCache,
     TermCache,
     TermLookup,
+    add_weights,
     flat_phrases,
     flat_terms,
     live_docs_with,
@@ -953,7 +954,8 @@ class SearchIndex:
         if not words or not all(isinstance(q, wq.Term) for q in others):
             return None
         scores = score_all(s, words, self._lengths, term_cache=self._terms)
-        if others:
+        keyword_terms = [(q.fieldname, q.text, q.boost) for q in others]
+        if others and not add_weights(s, keyword_terms, scores, self._terms):
             other_q = others[0] if len(others) == 1 else wq.Or(others)
             for d, v in _score_docs(s, other_q, list(s.docs_for_query(other_q))).items():
                 scores[d] += v

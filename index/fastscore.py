@@ -798,6 +798,25 @@ def score_all(searcher: Any, terms: list[BM25FTerm], lengths: LengthCache,
     return total
 
 
+def add_weights(searcher: Any, terms: list[tuple[str, str, float]], total: np.ndarray,
+                term_cache: TermCache | None = None) -> bool:
+    """Add to `total` (indexed by document number) the score of each (field, word, boost)
+    of a field without lengths (a keyword field such as a facet), which Whoosh scores as the
+    posting's weight times the boost, in one array pass over its postings in every segment.
+    False (and `total` untouched) if a field is scored some other way."""
+    parent = searcher.get_parent()
+    if not all(f in parent.schema and not parent.schema[f].scorable for f, _t, _b in terms):
+        return False
+    lookup = TermLookup(parent, term_cache)
+    for f, t, boost in terms:
+        infos = lookup.infos(f, t)
+        gathered = _global_postings(_every_segments_lists(lookup, f, t, infos, None))
+        if gathered is not None:
+            docs, w = gathered
+            total[docs] += w * boost  # a posting list names each document once
+    return True
+
+
 def score_some(searcher: Any, terms: list[BM25FTerm], docnums: list[int],
                lengths: LengthCache, exact_lengths: bool = False,
                term_cache: TermCache | None = None) -> dict[int, float]:
