@@ -1,7 +1,7 @@
 """The search engine: documents in, results out (Whoosh behind a small, swappable interface)."""
 
 from .documents import Hit, PageHit, PublicationDoc, SearchRequest, SearchResult
-from .engine import SearchIndex
+from .engine import SearchIndex, SegmentBuilder
 from .errors import IndexBusy, IndexUnavailable
 from .ranking import Ranking
 from .schema import SCHEMA_VERSION
@@ -19,5 +19,6 @@ __all__ = [
     "SearchIndex",
     "SearchRequest",
     "SearchResult",
+    "SegmentBuilder",
     "Vocabulary",
 ]

@@ -412,6 +412,43 @@ class SearchIndex:
                 raise
             self._layout.remove_old(keep={name} | ({old} if old else set()))
 
+    def segment_builder(self, batch_size: int = 2) -> SegmentBuilder:
+        """A `SegmentBuilder` for publications that the caller will hand over one by one while
+        it does other work (see there)."""
+        self._ensure_created()
+        return SegmentBuilder(self, batch_size)
+
+    def _list_built(self, name: str, built: Path, segment: Any, pids: list[int],
+                    ready: Callable[[int | None], int | None]) -> bool:
+        """Under the live generation's writer lock: if it is still generation `name` and
+        `ready(position stored in it)` gives the journal position to store instead (None: the
+        caller's publications are no longer the latest), move the segment files from `built` into the generation, delete the
+        earlier versions of `pids`, list the segment and store the position, in one commit.
+        Returns whether it did."""
+        ix = storage.open_with_retry(self._layout.path(name), self._schema)
+        try:
+            with storage.writer(ix, self.lock_timeout) as w:
+                position = None
+                if self._layout.current_name() == name:
+                    with w.searcher() as s:
+                        meta = s.document(uid=LAST_APPLIED_UID)
+                    stored = meta.get("meta_value") if meta else None
+                    position = ready(int(stored) if stored is not None else None)
+                if position is None:
+                    raise _Moved  # the writer is cancelled, nothing listed
+                target = self._layout.path(name)
+                for f in sorted(built.glob(f"{segment.segment_id()}.*")):
+                    f.replace(target / f.name)
+                for pid in pids:
+                    w.delete_by_term("pid", str(int(pid)))
+                w.mergetype = lambda writer, existing: [*existing, segment]
+                self._set_meta(w, position)
+            return True
+        except _Moved:
+            return False
+        finally:
+            ix.close()
+
     def segment_count(self) -> int:
         """How many segments the live index has (each one a query visits)."""
         name = self._layout.current_name()
@@ -1116,12 +1153,121 @@ class _SegmentWorker:
         assert kind == "segment", kind
         return segment
 
-    def close(self) -> None:
+    def close(self, wait: float = 5.0) -> None:
+        """End the worker, giving it `wait` seconds to stop by itself."""
         self.conn.close()  # a worker still waiting for a batch sees the end and stops
-        self.process.join(timeout=5)
+        self.process.join(timeout=wait)
         if self.process.is_alive():
             self.process.terminate()
             self.process.join()
+
+
+class SegmentBuilder:
+    """Indexes publications into a segment of their own in a worker process while the caller
+    does other work (a bulk ingest extracting its next files), then lists that segment in the
+    live index in one commit: the index update no longer waits for the last file.
+
+    `add` hands over a publication (sent to the worker in batches); `commit(ready)` finishes
+    the segment and, holding the live index's writer lock, asks `ready(position)` for the
+    journal position the segment brings the index to from the one it has. None (something else changed the publications
+    meanwhile), a rebuild swapped generations, or a failure of the worker: the segment is
+    dropped and `commit` returns False, and the caller applies its changes the ordinary way.
+    The segment is written in a private directory inside the live generation (its name begins
+    with a dot, so Whoosh's clean-up of unlisted files leaves it alone) and moved into place
+    only under the lock. A killed caller leaves that directory behind; the next builder
+    removes those whose process is gone.
+    """
+
+    def __init__(self, index: SearchIndex, batch_size: int) -> None:
+        import multiprocessing
+        import os
+        import secrets
+
+        self._index = index
+        self._batch_size = max(1, batch_size)
+        name = index._layout.current_name()
+        if name is None:
+            raise IndexUnavailable("the search index has no live generation")
+        self._name = name
+        generation = index._layout.path(name)
+        _remove_abandoned_builds(generation)
+        self._dir = generation / f".built-{os.getpid()}-{secrets.token_hex(4)}"
+        self._dir.mkdir()
+        windex.create_in(str(self._dir), index._schema)
+        self._pids: list[int] = []
+        self._batch: list[PublicationDoc] = []
+        self._failed = False
+        self._worker: _SegmentWorker | None = _SegmentWorker(
+            multiprocessing.get_context("spawn"), str(self._dir), WRITER_LIMIT_MB)
+
+    def add(self, doc: PublicationDoc) -> None:
+        """Index `doc` in the segment (replacing, once listed, the publication's version in
+        the live index)."""
+        if self._failed or self._worker is None:
+            return
+        self._pids.append(int(doc.id))
+        self._batch.append(doc)
+        if len(self._batch) >= self._batch_size:
+            self._send()
+
+    def _send(self) -> None:
+        if not self._batch or self._worker is None:
+            return
+        try:
+            self._worker.wait_added()  # one batch in hand at a time
+            self._worker.send(self._batch)
+        except (RuntimeError, OSError):
+            self._failed = True
+        self._batch = []
+
+    def commit(self, ready: Callable[[int | None], int | None]) -> bool:
+        """List the segment in the live index if `ready(the index's journal position)` gives
+        the position to store with it (see the class). Returns whether it was listed."""
+        try:
+            if self._failed or self._worker is None or not self._pids:
+                return False
+            self._send()
+            try:
+                self._worker.wait_added()
+                self._worker.send(None)
+                segment = self._worker.wait_segment()
+            except (RuntimeError, OSError):
+                return False
+            if segment is None or self._failed:
+                return False
+            # the last version of each publication handed over is the one in the segment
+            return self._index._list_built(self._name, self._dir, segment,
+                                           sorted(set(self._pids)), ready)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the worker and remove the private directory (what was not listed is lost)."""
+        if self._worker is not None:
+            # its segment is delivered or no longer wanted: no need to wait for its exit
+            self._worker.close(wait=0.05)
+            self._worker = None
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> SegmentBuilder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _remove_abandoned_builds(generation: Path) -> None:
+    """Remove the private directories of segment builders whose process has ended."""
+    import os
+
+    for d in generation.glob(".built-*"):
+        try:
+            pid = int(d.name.split("-")[1])
+            os.kill(pid, 0)
+        except (ValueError, IndexError, ProcessLookupError):
+            shutil.rmtree(d, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's live process
 
 
 def _die_with_parent() -> None:

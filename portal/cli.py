@@ -6,14 +6,14 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 
 from index import SYNONYMS_FILE, IndexUnavailable, SearchIndex
 from publications.catalogue import Catalogue, describe
-from publications.indexer import Indexer, index_problems
+from publications.indexer import Indexer, IndexingAlongside, index_problems
 from publications.errors import PortalError
 from publications.ingest import Ingester, Job, Outcome, find_files
 from publications.manifest import read_manifest
@@ -200,6 +200,21 @@ def _file_jobs(paths: tuple[str, ...], pending: list[Outcome]) -> Iterator[Job]:
             yield Job(str(item), item)
 
 
+def _run_indexing_alongside(ctx: Context, ingester: Ingester, jobs: list[Job],
+                            reporter: Callable[[Outcome], None]) -> None:
+    """Run a batch, indexing each publication it adds while the batch goes on; what that
+    leaves out (see `IndexingAlongside`) the caller's `sync_index` applies afterwards."""
+    with IndexingAlongside(ctx.indexer, expected=len(jobs)) as alongside:
+
+        def report(outcome: Outcome) -> None:
+            reporter(outcome)
+            if outcome.status == "added":
+                alongside.stored(outcome.id)
+
+        ingester.run(jobs, report)
+        alongside.finish()
+
+
 # --- commands -------------------------------------------------------------------------
 
 
@@ -224,7 +239,7 @@ def ingest(ctx: Context, paths: tuple[str, ...], publish: bool, jobs: int, as_js
     for o in missing:
         reporter(o)
     with Ingester(ctx.catalogue, jobs=jobs, publish=publish, ocr=ocr) as ingester:
-        ingester.run(jobs_list, reporter)
+        _run_indexing_alongside(ctx, ingester, jobs_list, reporter)
     ctx.sync_index()
     sys.exit(reporter.finish())
 
@@ -255,7 +270,7 @@ def import_(ctx: Context, manifest: str, publish: bool, jobs: int, as_json: bool
             jobs_list.append(Job(line.label, line.file, line.record))
     with Ingester(ctx.catalogue, jobs=jobs, publish=publish, actor="portal import",
                   ocr=ocr) as ingester:
-        ingester.run(jobs_list, reporter)
+        _run_indexing_alongside(ctx, ingester, jobs_list, reporter)
     ctx.sync_index()
     sys.exit(reporter.finish())
 

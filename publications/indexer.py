@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from index import PublicationDoc, SearchIndex
+from index import IndexBusy, IndexUnavailable, PublicationDoc, SearchIndex, SegmentBuilder
 from publications.catalogue import Catalogue
 from publications.check import Problem
 from publications.models import Publication
@@ -139,6 +139,92 @@ class Indexer:
         # Changes committed while the rebuild ran are in the journal after `position`.
         self.apply_pending()
         return total
+
+
+class IndexingAlongside:
+    """Indexes the publications a batch stores while the batch goes on (a `SegmentBuilder`
+    in a worker process), so that the index update does not follow the batch's last file.
+
+    `stored(id)` hands over a publication just stored; `finish()` lists the segment in the
+    index with the journal position it brings the index to, provided that every journal row
+    between the position the index had when the batch began and now is about a publication
+    handed over, no newer than the version handed over, and that the index's position has
+    not moved meanwhile. Otherwise (a staff edit during the batch, another node's changes, a
+    rebuild) nothing is listed and `Indexer.apply_pending` does the update the ordinary way;
+    the caller runs it after `finish()` in any case. Batches under `minimum` publications
+    are not worth a worker: they are left to `apply_pending` too.
+    """
+
+    def __init__(self, indexer: Indexer, expected: int, minimum: int = 8) -> None:
+        self.indexer = indexer
+        self._builder: SegmentBuilder | None = None
+        self._heads: dict[int, int] = {}  # publication id -> journal head when it was read
+        self._start: int | None = None
+        if expected < minimum:
+            return
+        index = indexer.index
+        try:
+            if index.needs_rebuild():
+                return
+            self._start = index.last_applied()
+            self._builder = index.segment_builder()
+        except (IndexUnavailable, OSError):
+            self._builder = None
+
+    def __enter__(self) -> IndexingAlongside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stored(self, pub_id: int | None) -> None:
+        """Hand over the publication `pub_id`, as the catalogue now has it."""
+        if self._builder is None or pub_id is None:
+            return
+        catalogue = self.indexer.catalogue
+        with catalogue.reading() as session:
+            pubs = catalogue.load_many(session, [int(pub_id)])
+            head = catalogue.journal_head(session)
+            doc = to_document(catalogue, session, pubs[0]) if pubs else None
+        if doc is not None:
+            self._heads[doc.id] = head
+            self._builder.add(doc)
+
+    def finish(self) -> bool:
+        """List what was indexed if it is still current (see the class); True if it was."""
+        builder, self._builder = self._builder, None
+        if builder is None:
+            return False
+        try:
+            return builder.commit(self._ready)
+        except (IndexUnavailable, IndexBusy, OSError):
+            return False  # apply_pending, which follows, reports what is wrong
+
+    def close(self) -> None:
+        if self._builder is not None:
+            self._builder.close()
+            self._builder = None
+
+    def _ready(self, position: int | None) -> int | None:
+        """The journal position the handed-over publications bring the index to from
+        `position`, or None if the rows since the batch began are not all theirs."""
+        if position != self._start or not self._heads:
+            return None
+        after = position or 0
+        catalogue = self.indexer.catalogue
+        with catalogue.reading() as session:
+            oldest, newest = catalogue.journal_bounds(session)
+            if newest <= after or _position_lost(after, oldest, newest):
+                return None
+            limit = newest - after
+            if limit > 10 * len(self._heads):  # far more changes than this batch made
+                return None
+            rows = catalogue.pending_journal(session, after, limit=limit)
+        for row in rows:
+            head = self._heads.get(row.publication_id)
+            if head is None or row.id > head:
+                return None
+        return rows[-1].id if rows else None
 
 
 def _position_lost(applied: int, oldest: int, newest: int) -> bool:

@@ -1,0 +1,136 @@
+"""Indexing alongside a batch: the segment a batch's publications get while the batch runs is
+listed in the index only when nothing else changed the catalogue meanwhile; otherwise the
+ordinary journal replay brings the index up to date, and readers never see a stale version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index import SearchIndex, SearchRequest
+from publications.catalogue import Catalogue
+from publications.fields import build_record
+from publications.indexer import Indexer, IndexingAlongside, index_problems
+from publications.settings import Settings
+from tests.cli import portal
+from tests.pdfs import report_pdf, write
+
+# Runs on SQLite and on PostgreSQL (see tests/conftest.py).
+pytestmark = pytest.mark.databases
+
+
+def _add(cat: Catalogue, title: str) -> int:
+    return cat.add(build_record({"title": title, "type": "report"}), status="published").id
+
+
+def _found(index: SearchIndex, words: str) -> list[int]:
+    return sorted(h.id for h in index.search(SearchRequest(words, limit=50)).hits)
+
+
+@pytest.fixture
+def indexer(catalogue: Catalogue, settings: Settings):  # type: ignore[no-untyped-def]
+    index = SearchIndex(settings.home / "index")
+    yield Indexer(catalogue, index)
+    index.close()
+
+
+def _built_dirs(index: SearchIndex) -> list[Path]:
+    return list(index.directory.glob("gen-*/.built-*"))
+
+
+def test_a_batch_indexed_alongside_is_listed_and_current(catalogue: Catalogue, indexer: Indexer) -> None:
+    earlier = _add(catalogue, "Library opening hours")
+    indexer.apply_pending()
+    with IndexingAlongside(indexer, expected=6, minimum=2) as alongside:
+        ids = [_add(catalogue, f"Rural bus services, report {n}") for n in range(6)]
+        for pub_id in ids:
+            alongside.stored(pub_id)
+        assert alongside.finish() is True
+    assert indexer.pending() == 0  # the journal position came with the segment
+    assert _found(indexer.index, "rural bus") == ids
+    assert _found(indexer.index, "library opening") == [earlier]
+    assert index_problems(catalogue, indexer.index) == []
+    assert _built_dirs(indexer.index) == []
+
+
+def test_a_new_version_replaces_the_indexed_one(catalogue: Catalogue, indexer: Indexer) -> None:
+    pub_id = _add(catalogue, "Hospital waiting times")
+    indexer.apply_pending()
+    with IndexingAlongside(indexer, expected=2, minimum=1) as alongside:
+        catalogue.update(pub_id, {"title": "Dental waiting lists"})
+        alongside.stored(pub_id)
+        assert alongside.finish() is True
+    assert _found(indexer.index, "hospital") == []
+    assert _found(indexer.index, "dental") == [pub_id]
+    assert indexer.index.doc_count() == 1
+
+
+def test_a_change_made_after_handing_over_is_not_lost(catalogue: Catalogue, indexer: Indexer) -> None:
+    with IndexingAlongside(indexer, expected=3, minimum=1) as alongside:
+        ids = [_add(catalogue, f"Housing repairs {n}") for n in range(3)]
+        for pub_id in ids:
+            alongside.stored(pub_id)
+        catalogue.update(ids[0], {"title": "Council housing retrofit"})  # e.g. a staff edit
+        assert alongside.finish() is False  # the segment holds the older title
+    indexer.apply_pending()
+    assert _found(indexer.index, "retrofit") == [ids[0]]
+    assert _found(indexer.index, "repairs") == ids[1:]
+    assert index_problems(catalogue, indexer.index) == []
+    assert _built_dirs(indexer.index) == []
+
+
+def test_another_change_during_the_batch_is_replayed(catalogue: Catalogue, indexer: Indexer) -> None:
+    with IndexingAlongside(indexer, expected=2, minimum=1) as alongside:
+        mine = _add(catalogue, "School transport costs")
+        alongside.stored(mine)
+        other = _add(catalogue, "Museum visitor numbers")  # an upload on the web meanwhile
+        assert alongside.finish() is False
+    indexer.apply_pending()
+    assert _found(indexer.index, "school transport") == [mine]
+    assert _found(indexer.index, "museum") == [other]
+
+
+def test_an_index_moved_on_by_another_writer_is_not_overwritten(
+    catalogue: Catalogue, indexer: Indexer
+) -> None:
+    with IndexingAlongside(indexer, expected=2, minimum=1) as alongside:
+        pub_id = _add(catalogue, "Air quality monitoring")
+        alongside.stored(pub_id)
+        catalogue.update(pub_id, {"title": "Air quality monitoring near schools"})
+        indexer.apply_pending()  # e.g. the web server's indexer applied both rows
+        assert alongside.finish() is False
+    assert indexer.pending() == 0
+    assert _found(indexer.index, "schools") == [pub_id]
+
+
+def test_a_small_batch_is_left_to_the_journal(catalogue: Catalogue, indexer: Indexer) -> None:
+    with IndexingAlongside(indexer, expected=3) as alongside:  # under the default minimum
+        pub_id = _add(catalogue, "Parks maintenance")
+        alongside.stored(pub_id)
+        assert alongside.finish() is False
+    assert indexer.pending() > 0
+    indexer.apply_pending()
+    assert _found(indexer.index, "parks") == [pub_id]
+
+
+def test_portal_ingest_of_a_folder_is_searchable_at_once(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    topics = ["libraries", "buses", "housing", "schools", "parks", "museums", "clinics",
+              "bridges", "markets", "ferries"]
+    for n, topic in enumerate(topics):
+        write(folder / f"{topic}.pdf",
+              report_pdf(f"Local {topic} review {n}", f"A review of {topic} in the district."))
+    home = tmp_path / "home"
+    run = portal(home, "ingest", "--json", "--jobs", "2", "--publish", str(folder))
+    assert run.code == 0, run.stderr
+    added = run.lines
+    assert [row["status"] for row in added] == ["added"] * len(topics)
+    for topic in ("ferries", "libraries", "museums"):
+        found = portal(home, "search", "--json", topic)
+        assert found.code == 0, found.stderr
+        assert [hit["title"] for hit in found.lines[0]["hits"]][:1] == [
+            next(row["title"] for row in added if topic in row["title"].lower())]
+    check = portal(home, "check")
+    assert check.code == 0, check.stdout + check.stderr
+    assert not list((home / "index").glob("gen-*/.built-*"))
