@@ -134,3 +134,38 @@ def test_portal_ingest_of_a_folder_is_searchable_at_once(tmp_path: Path) -> None
     check = portal(home, "check")
     assert check.code == 0, check.stdout + check.stderr
     assert not list((home / "index").glob("gen-*/.built-*"))
+
+
+def test_a_worker_that_dies_costs_only_the_shortcut(catalogue: Catalogue, indexer: Indexer) -> None:
+    with IndexingAlongside(indexer, expected=4, minimum=1) as alongside:
+        ids = [_add(catalogue, f"Flood defences {n}") for n in range(4)]
+        for pub_id in ids[:2]:
+            alongside.stored(pub_id)
+        worker = alongside._builder._worker  # type: ignore[union-attr]
+        worker.process.kill()
+        worker.process.join()
+        for pub_id in ids[2:]:
+            alongside.stored(pub_id)
+        assert alongside.finish() is False
+    indexer.apply_pending()
+    assert _found(indexer.index, "flood defences") == ids
+    assert index_problems(catalogue, indexer.index) == []
+    assert _built_dirs(indexer.index) == []
+
+
+def test_what_a_killed_batch_left_is_removed_by_the_next(catalogue: Catalogue, indexer: Indexer) -> None:
+    import subprocess
+    import sys
+
+    indexer.apply_pending()  # the index exists
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    generation = next(indexer.index.directory.glob("gen-*"))
+    left = generation / f".built-{gone.stdout.strip()}-0a1b2c3d"
+    left.mkdir()
+    (left / "MAIN_x.seg").write_bytes(b"half a segment")
+    with IndexingAlongside(indexer, expected=1, minimum=1) as alongside:
+        assert not left.exists()
+        alongside.stored(_add(catalogue, "Coastal erosion"))
+        assert alongside.finish() is True
+    assert _found(indexer.index, "coastal erosion") != []
