@@ -87,10 +87,34 @@ def serve(settings: Settings, host: str, port: int, threads: int, workers: int =
         raise SystemExit(1)
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+
+
+def one_malloc_arena() -> bool:
+    """Have every thread of this process allocate from one glibc malloc arena; True if set.
+
+    By default glibc gives each thread that allocates concurrently an arena of its own, and a
+    search allocates arrays as long as the index has documents (25 MB each at 100,000
+    publications). Freed in one waitress thread's arena, that memory is not reused by the
+    next request, served by another thread: a serving process grew to 660 MB at 100,000
+    publications where a single-threaded one stays at 300 MB. Python's GIL already lets one
+    thread run at a time, so sharing one arena costs nothing measurable. Elsewhere than glibc
+    this does nothing."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(M_ARENA_MAX, 1))
+    except (OSError, AttributeError):
+        return False
+
+
 def _run_worker(settings: Settings, threads: int, apply_journal: bool,
                 host: str | None = None, port: int | None = None,
                 sock: socket.socket | None = None) -> None:
     from waitress import serve as waitress_serve
+
+    one_malloc_arena()  # before any thread of this worker starts
 
     from portal.app import create_app, start_indexer
 

@@ -106,3 +106,18 @@ def test_workers_that_cannot_start_stop_the_server(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "workers keep exiting as they start" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_serving_process_keeps_one_malloc_arena() -> None:
+    """Threads of `portal serve` share one glibc malloc arena (see `one_malloc_arena`): set
+    in a fresh process, as `portal serve` sets it before its threads start."""
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        import pytest
+
+        pytest.skip("glibc's mallopt only")
+    code = "from portal.serving import one_malloc_arena; print(one_malloc_arena())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout
+    assert out.strip() == "True"
