@@ -421,10 +421,10 @@ class SearchIndex:
     def _list_built(self, name: str, built: Path, segment: Any, pids: list[int],
                     ready: Callable[[int | None], int | None]) -> bool:
         """Under the live generation's writer lock: if it is still generation `name` and
-        `ready(position stored in it)` gives the journal position to store instead (None: the
-        caller's publications are no longer the latest), move the segment files from `built` into the generation, delete the
-        earlier versions of `pids`, list the segment and store the position, in one commit.
-        Returns whether it did."""
+        `ready(position stored in it)` gives the journal position to store instead (None:
+        the caller's publications are no longer the latest), move the segment's files from
+        `built` into the generation, delete the earlier versions of `pids`, list the segment
+        and store the position, in one commit. Returns whether it did."""
         ix = storage.open_with_retry(self._layout.path(name), self._schema)
         try:
             with storage.writer(ix, self.lock_timeout) as w:
@@ -1169,9 +1169,11 @@ class SegmentBuilder:
 
     `add` hands over a publication (sent to the worker in batches); `commit(ready)` finishes
     the segment and, holding the live index's writer lock, asks `ready(position)` for the
-    journal position the segment brings the index to from the one it has. None (something else changed the publications
-    meanwhile), a rebuild swapped generations, or a failure of the worker: the segment is
-    dropped and `commit` returns False, and the caller applies its changes the ordinary way.
+    journal position the segment brings the index to from the one it has. If that is None
+    (something else changed the publications meanwhile), a rebuild swapped generations, or
+    the worker failed, the segment is dropped, `commit` returns False and the caller applies
+    its changes the ordinary way. (Two workers writing a segment each, to halve the postings
+    written after the last file, measured no better: ingest 0.71-0.72x against 0.70-0.71x.)
     The segment is written in a private directory inside the live generation (its name begins
     with a dot, so Whoosh's clean-up of unlisted files leaves it alone) and moved into place
     only under the lock. A killed caller leaves that directory behind; the next builder
@@ -1202,8 +1204,12 @@ class SegmentBuilder:
 
     def add(self, doc: PublicationDoc) -> None:
         """Index `doc` in the segment (replacing, once listed, the publication's version in
-        the live index)."""
+        the live index). A publication is handed over once: a second version of it would
+        stand beside the first, so it ends the shortcut (`commit` then lists nothing)."""
         if self._failed or self._worker is None:
+            return
+        if int(doc.id) in self._pids:
+            self._failed = True
             return
         self._pids.append(int(doc.id))
         self._batch.append(doc)

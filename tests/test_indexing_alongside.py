@@ -39,9 +39,12 @@ def _built_dirs(index: SearchIndex) -> list[Path]:
     return list(index.directory.glob("gen-*/.built-*"))
 
 
-def test_a_batch_indexed_alongside_is_listed_and_current(catalogue: Catalogue, indexer: Indexer) -> None:
+def test_a_batch_indexed_alongside_is_listed_and_current(
+    catalogue: Catalogue, indexer: Indexer
+) -> None:
     earlier = _add(catalogue, "Library opening hours")
     indexer.apply_pending()
+    segments = indexer.index.segment_count()
     with IndexingAlongside(indexer, expected=6, minimum=2) as alongside:
         ids = [_add(catalogue, f"Rural bus services, report {n}") for n in range(6)]
         for pub_id in ids:
@@ -52,6 +55,8 @@ def test_a_batch_indexed_alongside_is_listed_and_current(catalogue: Catalogue, i
     assert _found(indexer.index, "library opening") == [earlier]
     assert index_problems(catalogue, indexer.index) == []
     assert _built_dirs(indexer.index) == []
+    # the batch's segment, and one for the journal position
+    assert indexer.index.segment_count() <= segments + 2
 
 
 def test_a_new_version_replaces_the_indexed_one(catalogue: Catalogue, indexer: Indexer) -> None:
@@ -66,7 +71,9 @@ def test_a_new_version_replaces_the_indexed_one(catalogue: Catalogue, indexer: I
     assert indexer.index.doc_count() == 1
 
 
-def test_a_change_made_after_handing_over_is_not_lost(catalogue: Catalogue, indexer: Indexer) -> None:
+def test_a_change_made_after_handing_over_is_not_lost(
+    catalogue: Catalogue, indexer: Indexer
+) -> None:
     with IndexingAlongside(indexer, expected=3, minimum=1) as alongside:
         ids = [_add(catalogue, f"Housing repairs {n}") for n in range(3)]
         for pub_id in ids:
@@ -80,7 +87,9 @@ def test_a_change_made_after_handing_over_is_not_lost(catalogue: Catalogue, inde
     assert _built_dirs(indexer.index) == []
 
 
-def test_another_change_during_the_batch_is_replayed(catalogue: Catalogue, indexer: Indexer) -> None:
+def test_another_change_during_the_batch_is_replayed(
+    catalogue: Catalogue, indexer: Indexer
+) -> None:
     with IndexingAlongside(indexer, expected=2, minimum=1) as alongside:
         mine = _add(catalogue, "School transport costs")
         alongside.stored(mine)
@@ -136,7 +145,9 @@ def test_portal_ingest_of_a_folder_is_searchable_at_once(tmp_path: Path) -> None
     assert not list((home / "index").glob("gen-*/.built-*"))
 
 
-def test_a_worker_that_dies_costs_only_the_shortcut(catalogue: Catalogue, indexer: Indexer) -> None:
+def test_a_worker_that_dies_costs_only_the_shortcut(
+    catalogue: Catalogue, indexer: Indexer
+) -> None:
     with IndexingAlongside(indexer, expected=4, minimum=1) as alongside:
         ids = [_add(catalogue, f"Flood defences {n}") for n in range(4)]
         for pub_id in ids[:2]:
@@ -153,7 +164,9 @@ def test_a_worker_that_dies_costs_only_the_shortcut(catalogue: Catalogue, indexe
     assert _built_dirs(indexer.index) == []
 
 
-def test_what_a_killed_batch_left_is_removed_by_the_next(catalogue: Catalogue, indexer: Indexer) -> None:
+def test_what_a_killed_batch_left_is_removed_by_the_next(
+    catalogue: Catalogue, indexer: Indexer
+) -> None:
     import subprocess
     import sys
 
@@ -169,3 +182,18 @@ def test_what_a_killed_batch_left_is_removed_by_the_next(catalogue: Catalogue, i
         alongside.stored(_add(catalogue, "Coastal erosion"))
         assert alongside.finish() is True
     assert _found(indexer.index, "coastal erosion") != []
+
+
+def test_a_publication_handed_over_twice_is_left_to_the_journal(
+    catalogue: Catalogue, indexer: Indexer
+) -> None:
+    """Two versions of one publication in the new segments would both be found."""
+    with IndexingAlongside(indexer, expected=2, minimum=1) as alongside:
+        pub_id = _add(catalogue, "Youth services funding")
+        alongside.stored(pub_id)
+        catalogue.update(pub_id, {"title": "Youth centres funding"})
+        alongside.stored(pub_id)
+        assert alongside.finish() is False
+    indexer.apply_pending()
+    assert _found(indexer.index, "youth") == [pub_id]
+    assert indexer.index.doc_count() == 1
