@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from index import IndexBusy, IndexUnavailable, PublicationDoc, SearchIndex, SegmentBuilder
+from index import IndexUnavailable, PublicationDoc, SearchIndex, SegmentBuilder
 from publications.catalogue import Catalogue
 from publications.check import Problem
 from publications.models import Publication
@@ -182,10 +182,14 @@ class IndexingAlongside:
         if self._builder is None or pub_id is None:
             return
         catalogue = self.indexer.catalogue
-        with catalogue.reading() as session:
-            pubs = catalogue.load_many(session, [int(pub_id)])
-            head = catalogue.journal_head(session)
-            doc = to_document(catalogue, session, pubs[0]) if pubs else None
+        try:
+            with catalogue.reading() as session:
+                pubs = catalogue.load_many(session, [int(pub_id)])
+                head = catalogue.journal_head(session)
+                doc = to_document(catalogue, session, pubs[0]) if pubs else None
+        except Exception:  # the shortcut is optional: the journal still has the change
+            self.close()
+            return
         if doc is not None:
             self._heads[doc.id] = head
             self._builder.add(doc)
@@ -197,8 +201,8 @@ class IndexingAlongside:
             return False
         try:
             return builder.commit(self._ready)
-        except (IndexUnavailable, IndexBusy, OSError):
-            return False  # apply_pending, which follows, reports what is wrong
+        except Exception:  # the shortcut is optional: apply_pending, which follows, does
+            return False  # the update and reports what is wrong with the index
 
     def close(self) -> None:
         if self._builder is not None:

@@ -197,3 +197,19 @@ def test_a_publication_handed_over_twice_is_left_to_the_journal(
     indexer.apply_pending()
     assert _found(indexer.index, "youth") == [pub_id]
     assert indexer.index.doc_count() == 1
+
+
+def test_a_catalogue_read_that_fails_leaves_the_batch_to_the_journal(
+    catalogue: Catalogue, indexer: Indexer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with IndexingAlongside(indexer, expected=2, minimum=1) as alongside:
+        first = _add(catalogue, "Street lighting")
+        alongside.stored(first)
+        second = _add(catalogue, "Street trees")
+        with monkeypatch.context() as m:
+            m.setattr(Catalogue, "load_many", lambda *a, **k: 1 / 0)
+            alongside.stored(second)  # no exception reaches the batch
+        assert alongside.finish() is False
+    indexer.apply_pending()
+    assert _found(indexer.index, "street") == [first, second]
+    assert _built_dirs(indexer.index) == []
