@@ -355,11 +355,7 @@ class SearchIndex:
 
     def last_applied(self) -> int | None:
         """The journal position stored with the live index (None if never set)."""
-        def get(s: Any) -> int | None:
-            d = s.document(uid=LAST_APPLIED_UID)
-            return int(d["meta_value"]) if d and d.get("meta_value") is not None else None
-
-        return self._read(get)
+        return self._read(_stored_position)
 
     def rebuild(
         self,
@@ -431,9 +427,7 @@ class SearchIndex:
                 position = None
                 if self._layout.current_name() == name:
                     with w.searcher() as s:
-                        meta = s.document(uid=LAST_APPLIED_UID)
-                    stored = meta.get("meta_value") if meta else None
-                    position = ready(int(stored) if stored is not None else None)
+                        position = ready(_stored_position(s))
                 if position is None:
                     raise _Moved  # the writer is cancelled, nothing listed
                 target = self._layout.path(name)
@@ -496,21 +490,23 @@ class SearchIndex:
         # or locks) and see only the batches they are sent.
         context = multiprocessing.get_context("spawn")
         workers = [_SegmentWorker(context, directory, limitmb) for _ in range(processes)]
+        written = 0
+
+        def wait_for(worker: _SegmentWorker) -> None:
+            nonlocal written
+            added = worker.wait_added()
+            if added and progress:
+                written += added
+                progress(written)
+
         try:
-            written = 0
             # batch k goes to worker k % processes once that worker has added its last one
             for k, batch in enumerate(self._batches(docs, batch_size)):
                 worker = workers[k % processes]
-                added = worker.wait_added()
-                if added and progress:
-                    written += added
-                    progress(written)
+                wait_for(worker)
                 worker.send(batch)
             for worker in workers:
-                added = worker.wait_added()
-                if added and progress:
-                    written += added
-                    progress(written)
+                wait_for(worker)
                 worker.send(None)  # finish: the worker commits its segment
             made = [worker.wait_segment() for worker in workers]
             segments = [segment for segment in made if segment is not None]
@@ -984,18 +980,17 @@ class SearchIndex:
         """The best `limit` of `allowed` for more-like-this's OR of weighted words and topics,
         scored as Whoosh scores that OR (the sum of the matching parts) but with the words
         scored in array passes over their postings, not by a matcher over every match
-        (seconds per publication page at 50,000 publications). None if `subs` holds other
-        query shapes."""
+        (seconds per publication page at 50,000 publications); the topics, terms of a keyword
+        field, as the sum of their postings' weights. None if `subs` holds other query
+        shapes (the caller then asks Whoosh)."""
         words = [q for q in subs if isinstance(q, BM25FTerm)]
         others = [q for q in subs if not isinstance(q, BM25FTerm)]
         if not words or not all(isinstance(q, wq.Term) for q in others):
             return None
         scores = score_all(s, words, self._lengths, term_cache=self._terms)
-        keyword_terms = [(q.fieldname, q.text, q.boost) for q in others]
-        if others and not add_weights(s, keyword_terms, scores, self._terms):
-            other_q = others[0] if len(others) == 1 else wq.Or(others)
-            for d, v in _score_docs(s, other_q, list(s.docs_for_query(other_q))).items():
-                scores[d] += v
+        if not add_weights(s, [(q.fieldname, q.text, q.boost) for q in others], scores,
+                           self._terms):
+            return None
         mask = (scores > 0) & self._allowed_mask(allowed, len(scores))
         found = np.flatnonzero(mask)
         if not len(found):
@@ -1003,6 +998,12 @@ class SearchIndex:
         # the best `limit` by score, ties by document number (as Whoosh's collector orders them)
         order = np.lexsort((found, -scores[found]))[:limit]
         return [(int(found[i]), float(scores[found[i]])) for i in order]
+
+
+def _stored_position(s: Any) -> int | None:
+    """The journal position stored in the index `s` searches (None if never set)."""
+    d = s.document(uid=LAST_APPLIED_UID)
+    return int(d["meta_value"]) if d and d.get("meta_value") is not None else None
 
 
 def _index_languages(s: Any) -> tuple[str, ...]:
@@ -1107,8 +1108,9 @@ def _sort_facet(sort: str) -> Any:
 
 
 class _SegmentWorker:
-    """The rebuild's side of one worker process (`segment_worker`): sends it batches, one at
-    a time, and gets back how many publications it added and, at the end, its segment."""
+    """The parent's side of one indexing worker process (`segment_worker`), for a rebuild or
+    a `SegmentBuilder`: sends it batches, one at a time, and gets back how many publications
+    it added and, at the end, its segment."""
 
     def __init__(self, context: Any, directory: str, limitmb: int) -> None:
         self.conn, child = context.Pipe()
@@ -1129,11 +1131,11 @@ class _SegmentWorker:
                 except EOFError:
                     break
                 if kind == "error":
-                    raise RuntimeError(f"a rebuild worker failed: {value}")
+                    raise RuntimeError(f"an indexing worker failed: {value}")
                 return kind, value
             if not self.process.is_alive():
                 break
-        raise RuntimeError(f"a rebuild worker stopped (exit code {self.process.exitcode})")
+        raise RuntimeError(f"an indexing worker stopped (exit code {self.process.exitcode})")
 
     def wait_added(self) -> int:
         """Wait for the last batch sent to be added; the number of publications in it."""
@@ -1277,8 +1279,8 @@ def _remove_abandoned_builds(generation: Path) -> None:
 
 
 def _die_with_parent() -> None:
-    """On Linux, have the kernel end this worker when the rebuild's process dies (a killed
-    rebuild leaves no worker writing into its abandoned generation)."""
+    """On Linux, have the kernel end this worker when its parent dies (a killed rebuild or
+    batch leaves no worker writing into its abandoned generation or directory)."""
     try:
         import ctypes
         import signal
@@ -1290,11 +1292,12 @@ def _die_with_parent() -> None:
 
 
 def segment_worker(directory: str, limitmb: int, conn: Any) -> None:
-    """A rebuild's worker process: add the batches received on `conn` to one writer of the
+    """An indexing worker process: add the batches received on `conn` to one writer of the
     index in `directory` (acknowledging each with ("added", n)), and on None write them as one
-    new segment, not yet listed in the index (the rebuild lists it), sent back as
-    ("segment", segment or None when no batch came). The rebuild holds the index's locks for
-    its whole run, so this writer takes none. Stops quietly when the rebuild goes away.
+    new segment, not yet listed in the index (the parent lists it), sent back as
+    ("segment", segment or None when no batch came). The index in `directory` is the parent's
+    alone (a rebuild's new generation, holding its locks, or a builder's private one), so this
+    writer takes no lock. Stops quietly when the parent goes away.
     """
     _die_with_parent()
     ix = storage.open_with_retry(Path(directory), build_schema())
