@@ -481,15 +481,10 @@ class SearchIndex:
                                   batch_size: int, processes: int,
                                   progress: Callable[[int], None] | None,
                                   last_applied: int | None) -> None:
-        import multiprocessing
-
         directory = str(self._layout.path(name))
         # the workers share one rebuild's memory for postings between them
         limitmb = max(32, REBUILD_LIMIT_MB // processes)
-        # "spawn": the workers start clean (no copy of this process's threads, connections
-        # or locks) and see only the batches they are sent.
-        context = multiprocessing.get_context("spawn")
-        workers = [_SegmentWorker(context, directory, limitmb) for _ in range(processes)]
+        workers = [_SegmentWorker(directory, limitmb) for _ in range(processes)]
         written = 0
 
         def wait_for(worker: _SegmentWorker) -> None:
@@ -1110,32 +1105,56 @@ def _sort_facet(sort: str) -> Any:
 class _SegmentWorker:
     """The parent's side of one indexing worker process (`segment_worker`), for a rebuild or
     a `SegmentBuilder`: sends it batches, one at a time, and gets back how many publications
-    it added and, at the end, its segment."""
+    it added and, at the end, its segment.
 
-    def __init__(self, context: Any, directory: str, limitmb: int) -> None:
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=segment_worker, args=(directory, limitmb, child),
-                                       daemon=True)
-        self.process.start()
-        child.close()
+    The worker is a plain `python -c` child speaking over a socket pair, not a
+    multiprocessing "spawn" child: spawn re-imports the parent's main module, which for the
+    `portal` command is the whole command line and web stack (half a CPU second the worker
+    has no use for), and a fork would copy this process's threads, connections and locks.
+    """
+
+    def __init__(self, directory: str, limitmb: int) -> None:
+        import socket
+        import subprocess
+        import sys
+        from multiprocessing.connection import Connection
+
+        import os
+
+        # the child imports this package from where this process found it
+        root = str(Path(__file__).resolve().parents[1])
+        path = os.environ.get("PYTHONPATH")
+        env = dict(os.environ, PYTHONPATH=root + (os.pathsep + path if path else ""))
+        mine, theirs = socket.socketpair()
+        try:
+            code = (f"from index.engine import serve_segment_worker; "
+                    f"serve_segment_worker({theirs.fileno()})")
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", code, str(Path(directory).resolve()), str(limitmb)],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
+            )
+        except BaseException:
+            mine.close()
+            raise
+        finally:
+            theirs.close()  # the child holds its own copy: its end closes when it ends
+        self.conn = Connection(mine.detach())
         self._pending = False  # a batch sent and not yet acknowledged
 
     def _receive(self) -> tuple[str, Any]:
-        from multiprocessing.connection import wait
-
-        while True:
-            ready = wait([self.conn, self.process.sentinel])
-            if self.conn in ready:
+        try:
+            kind, value = self.conn.recv()
+        except (EOFError, OSError):
+            code = self.process.poll()
+            if code is None:
                 try:
-                    kind, value = self.conn.recv()
-                except EOFError:
-                    break
-                if kind == "error":
-                    raise RuntimeError(f"an indexing worker failed: {value}")
-                return kind, value
-            if not self.process.is_alive():
-                break
-        raise RuntimeError(f"an indexing worker stopped (exit code {self.process.exitcode})")
+                    code = self.process.wait(5)
+                except Exception:  # noqa: BLE001 - only for the message
+                    code = None
+            raise RuntimeError(f"an indexing worker stopped (exit code {code})") from None
+        if kind == "error":
+            raise RuntimeError(f"an indexing worker failed: {value}")
+        return kind, value
 
     def wait_added(self) -> int:
         """Wait for the last batch sent to be added; the number of publications in it."""
@@ -1157,11 +1176,14 @@ class _SegmentWorker:
 
     def close(self, wait: float = 5.0) -> None:
         """End the worker, giving it `wait` seconds to stop by itself."""
+        import subprocess
+
         self.conn.close()  # a worker still waiting for a batch sees the end and stops
-        self.process.join(timeout=wait)
-        if self.process.is_alive():
+        try:
+            self.process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
             self.process.terminate()
-            self.process.join()
+            self.process.wait()
 
 
 class SegmentBuilder:
@@ -1183,7 +1205,6 @@ class SegmentBuilder:
     """
 
     def __init__(self, index: SearchIndex, batch_size: int) -> None:
-        import multiprocessing
         import os
         import secrets
 
@@ -1201,8 +1222,7 @@ class SegmentBuilder:
         self._pids: list[int] = []
         self._batch: list[PublicationDoc] = []
         self._failed = False
-        self._worker: _SegmentWorker | None = _SegmentWorker(
-            multiprocessing.get_context("spawn"), str(self._dir), WRITER_LIMIT_MB)
+        self._worker: _SegmentWorker | None = _SegmentWorker(str(self._dir), WRITER_LIMIT_MB)
 
     def add(self, doc: PublicationDoc) -> None:
         """Index `doc` in the segment (replacing, once listed, the publication's version in
@@ -1289,6 +1309,22 @@ def _die_with_parent() -> None:
         libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass  # elsewhere a worker notices the end of its pipe when it next reads
+
+
+def serve_segment_worker(fd: int) -> None:
+    """The entry point of an indexing worker process (see `_SegmentWorker`): the index
+    directory and the memory for postings are its arguments, `fd` its end of the socket."""
+    import sys
+    from multiprocessing.connection import Connection
+
+    directory, limitmb = sys.argv[1], int(sys.argv[2])
+    conn = Connection(fd)
+    try:
+        segment_worker(directory, limitmb, conn)
+    except (OSError, EOFError, KeyboardInterrupt):
+        pass  # the parent went away (or was interrupted): it reports what happened
+    finally:
+        conn.close()
 
 
 def segment_worker(directory: str, limitmb: int, conn: Any) -> None:

@@ -154,7 +154,7 @@ def test_a_worker_that_dies_costs_only_the_shortcut(
             alongside.stored(pub_id)
         worker = alongside._builder._worker  # type: ignore[union-attr]
         worker.process.kill()
-        worker.process.join()
+        worker.process.wait()
         for pub_id in ids[2:]:
             alongside.stored(pub_id)
         assert alongside.finish() is False
