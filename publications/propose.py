@@ -942,9 +942,9 @@ def language_from_text(pages: Sequence[str]) -> str | None:
     if _letters(sample) < 40:
         return None
     try:
-        import py3langid
+        from publications import language_model
 
-        code, _score = py3langid.classify(sample)
+        code = language_model.classify(sample)
     except Exception:  # noqa: BLE001 - language is a nicety, never a failure
         return None
     return language_code(code)
