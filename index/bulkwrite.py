@@ -53,6 +53,13 @@ POSTING_OVERHEAD = 250
 # about 140 runs of 128 MB, so none is merged; 100,000 publications merge each posting once).
 MAX_RUNS = 256
 
+# A block's data shorter than this is written uncompressed (its info says so, and readers
+# follow it block by block): below about 96 bytes zlib makes the corpus's blocks longer, not
+# shorter, and two in three blocks are that short (most words are on one page or two), so
+# this saves a zlib call at indexing and at search for each of them. 0 compresses every block,
+# as Whoosh's own writer does.
+COMPRESS_FROM = 96
+
 Entry = tuple[str, bytes, list[tuple[Any, ...]]]  # (field, term, [(doc, weight, value), ...])
 
 
@@ -308,8 +315,8 @@ class _BlockStats:
 def _write_block(pw: Any, postings: list[tuple[Any, ...]], lengths: list[int | None] | None,
                  last: bool) -> None:
     """Write one block of a term's postings as `W3PostingsWriter._write_block` writes it
-    (same bytes, same statistics in the term's info), from a list instead of posting by
-    posting."""
+    (same bytes, same statistics in the term's info, except that a short block is left
+    uncompressed: `COMPRESS_FROM`), from a list instead of posting by posting."""
     ids = [p[0] for p in postings]
     raw_weights = [p[1] for p in postings]
     weights = array("f", raw_weights)  # the writer keeps weights as 32-bit floats
@@ -340,7 +347,7 @@ def _write_block(pw: Any, postings: list[tuple[Any, ...]], lengths: list[int | N
     else:
         mini_values = b"".join(values)
     databytes = pickle.dumps((deltas, mini_weights, mini_values), 2)
-    comp = pw._compression
+    comp = pw._compression if len(databytes) >= COMPRESS_FROM else 0
     if comp:
         databytes = zlib.compress(databytes, comp)
     infobytes = pickle.dumps((len(ids), ids[-1], maxweight, comp, length_to_byte(minlength),
