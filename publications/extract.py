@@ -302,6 +302,10 @@ class _Worker:
         return _recv(self.stdout)
 
     def stop(self, kill: bool = False) -> None:
+        self.ask_to_stop(kill)
+        self.wait_stopped()
+
+    def ask_to_stop(self, kill: bool = False) -> None:
         if kill:
             self.process.kill()
         else:
@@ -314,6 +318,8 @@ class _Worker:
                 stream.close()
             except OSError:
                 pass
+
+    def wait_stopped(self) -> None:
         try:
             self.process.wait(5)
         except subprocess.TimeoutExpired:
@@ -371,8 +377,10 @@ class ExtractionPool:
     def close(self) -> None:
         with self._lock:
             workers, self._all = self._all, []
+        for w in workers:  # all told first, so that they end side by side
+            w.ask_to_stop()
         for w in workers:
-            w.stop()
+            w.wait_stopped()
 
     def __enter__(self) -> ExtractionPool:
         return self
