@@ -1,4 +1,4 @@
-"""Cheaper internals for Whoosh's segment writer that write the very same segment files.
+"""Cheaper internals for Whoosh's segment writer, writing segments Whoosh reads as its own.
 
 Whoosh's writer puts every posting, as a (field, term, document, weight, value) tuple, into
 a pool that it sorts at commit; past `limitmb` it pickles the postings to run files one by
@@ -9,6 +9,11 @@ Whoosh asks the length of the field in the document of every posting; `LengthCac
 answers from a table read once per field instead of a column lookup (and, for fields without
 lengths, a file-existence check) per posting. Neither changes what is written: the postings
 reach the segment writer in the same order with the same values.
+
+`write_postings` then writes the terms a block at a time, with two departures from Whoosh's
+own bytes that its readers follow: short blocks are not compressed (`COMPRESS_FROM`) and a
+word found in one document only has its posting inlined in its term info (`INLINE_SINGLE`).
+With both turned off the segment files are Whoosh's, byte for byte (a test checks it).
 
 A rebuild keeps one writer (so one pool) open for all its documents: the pool spills a run
 each time it holds `limitmb` of postings, and once `MAX_RUNS` runs are waiting they are merged
@@ -37,7 +42,7 @@ from whoosh.codec.whoosh3 import (
     _lenfield,
 )
 from whoosh.fields import FieldType
-from whoosh.system import pack_int
+from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -59,6 +64,11 @@ MAX_RUNS = 256
 # this saves a zlib call at indexing and at search for each of them. 0 compresses every block,
 # as Whoosh's own writer does.
 COMPRESS_FROM = 96
+# A word with positions found in one document only (most of a collection's words: numbers,
+# names, misspellings) has its posting kept in its term info, which Whoosh reads back as an
+# inlined list, rather than in a block of its own (Whoosh's writer would do the same, but its
+# inlining path calls a method that does not exist). False writes blocks, as Whoosh does.
+INLINE_SINGLE = True
 
 Entry = tuple[str, bytes, list[tuple[Any, ...]]]  # (field, term, [(doc, weight, value), ...])
 
@@ -359,6 +369,23 @@ def _write_block(pw: Any, postings: list[tuple[Any, ...]], lengths: list[int | N
     pw._blockcount += 1
 
 
+def _write_inlined(fieldwriter: Any, pw: Any, posting: tuple[Any, ...],
+                   lengths: list[int | None] | None) -> None:
+    """Finish a term found in one document only (with a value: positions): its posting goes
+    in the term's info, as Whoosh reads inlined postings back, instead of a block of its own
+    in the postings file (the statistics in the term's info are those a block would give)."""
+    docnum, raw_weight, value = posting
+    weights = array("f", (raw_weight,))  # as a block would keep it
+    length = lengths[docnum] if lengths is not None else None
+    minlength, maxlength = (length, length) if length else (None, 0)
+    terminfo = pw._terminfo
+    terminfo.add_block(_BlockStats([docnum], weights, minlength, maxlength, max(0, raw_weight)))
+    terminfo.set_inlined((docnum,), tuple(weights), (value,))
+    pw._terminfo = None  # the term is finished: the postings writer may start the next
+    fieldwriter._tindex.add(pack_ushort(fieldwriter._fieldid) + fieldwriter._btext,
+                            terminfo.to_bytes())
+
+
 def write_postings(fieldwriter: Any, schema: Any, lengths: Any,
                    terms: Iterable[tuple[str, bytes, Iterable[list[tuple[Any, ...]]]]]) -> None:
     """Write the pool's terms as `FieldWriter.add_postings` writes its postings: the same
@@ -384,6 +411,9 @@ def write_postings(fieldwriter: Any, schema: Any, lengths: Any,
                 _write_block(pw, postings[start:start + limit], table, last=False)
                 start += limit
             pending = postings[start:]
+        if pending and not pw._blockcount and len(pending) == 1 and pending[0][2] and INLINE_SINGLE:
+            _write_inlined(fieldwriter, pw, pending[0], table)
+            continue
         if pending and not pw._blockcount and len(pending) < pw._inlinelimit:
             for p in pending:  # short enough to be inlined: Whoosh's own path
                 length = table[p[0]] if table is not None else 0

@@ -282,7 +282,9 @@ def test_term_pool_writes_what_whoosh_pool_writes(tmp_path: Path, monkeypatch: p
     ours = build(tmp_path / "ours", docs, monkeypatch, reuse=True)
     assert (len(saves) > 2) == (limit_mb < 1)
     with monkeypatch.context() as m:
-        m.setattr(bulkwrite, "COMPRESS_FROM", 0)  # every block compressed, as Whoosh does
+        # every block compressed and no posting inlined, as Whoosh's writer does
+        m.setattr(bulkwrite, "COMPRESS_FROM", 0)
+        m.setattr(bulkwrite, "INLINE_SINGLE", False)
         every = build(tmp_path / "every", docs, monkeypatch, reuse=True)
     with monkeypatch.context() as m:
         m.setattr(bulkwrite, "use_term_pool", lambda writer: None)
@@ -290,7 +292,7 @@ def test_term_pool_writes_what_whoosh_pool_writes(tmp_path: Path, monkeypatch: p
         stock = build(tmp_path / "stock", docs, monkeypatch, reuse=True)
     assert postings(tmp_path / "ours") == postings(tmp_path / "stock")
     assert segment_bytes(tmp_path / "every") == segment_bytes(tmp_path / "stock")
-    # short blocks are left uncompressed: the same postings in fewer bytes
+    # short blocks are left uncompressed, lone postings inlined: the same postings, fewer bytes
     assert segment_bytes(tmp_path / "ours") != segment_bytes(tmp_path / "stock")
     assert searches(ours) == searches(stock) == searches(every)
     for index in (ours, every, stock):
