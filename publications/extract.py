@@ -7,6 +7,7 @@ killed and replaced, and the file is refused with a reason a person understands.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -235,6 +236,25 @@ def _recv(stream: BinaryIO) -> object:
     return pickle.loads(_read_exact(stream, size))
 
 
+# Allocations between two collections of the youngest generation in an extraction worker
+# (Python's default is 700). Parsing a page's content stream makes millions of short-lived
+# objects, nearly all freed by reference counting; at the default the collector runs
+# thousands of times a file for little, and extraction takes 5-7% longer.
+GC_THRESHOLD = 50_000
+
+
+def few_collections() -> None:
+    """Set the worker's garbage collector to run rarely (`GC_THRESHOLD`), with the modules
+    loaded so far frozen out of its passes; the worker collects after each file instead."""
+    import pypdf  # noqa: F401 - loaded before freezing, as every file needs it
+
+    from publications import signals  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 20, 20)
+
+
 def serve_worker() -> None:
     """The worker's main loop: read (path, max_pages), answer ("ok", Extraction) or
     ("error", reason), until the parent closes the pipe."""
@@ -252,6 +272,7 @@ def serve_worker() -> None:
     os.dup2(2, 1)
     requests = sys.stdin.buffer
     quiet_pypdf()
+    few_collections()
     while True:
         try:
             task = _recv(requests)
@@ -270,6 +291,7 @@ def serve_worker() -> None:
             result = ("error", "the PDF's structure nests or loops too deeply to be read")
         except Exception as exc:  # anything else pypdf throws on a hostile file
             result = ("error", explain(exc))
+        gc.collect()  # the file's reference cycles go now, not some files later
         try:
             _send(answers, result)
         except MemoryError:
@@ -336,6 +358,7 @@ class ExtractionPool:
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._all: list[_Worker] = []
+        self._ending: list[_Worker] = []  # told to stop, not yet waited for
         for _ in range(self.jobs):
             self._add_worker()
 
@@ -374,11 +397,18 @@ class ExtractionPool:
             return payload  # type: ignore[no-any-return]
         raise IngestError(str(payload))
 
-    def close(self) -> None:
+    def stop_soon(self) -> None:
+        """Tell every worker to end, without waiting for them (`close` waits)."""
         with self._lock:
             workers, self._all = self._all, []
-        for w in workers:  # all told first, so that they end side by side
+            self._ending.extend(workers)
+        for w in workers:
             w.ask_to_stop()
+
+    def close(self) -> None:
+        self.stop_soon()  # all told first, so that they end side by side
+        with self._lock:
+            workers, self._ending = self._ending, []
         for w in workers:
             w.wait_stopped()
 

@@ -162,6 +162,11 @@ class Ingester:
             self._pool.close()
             self._pool = None
 
+    def release_workers(self) -> None:
+        """Tell the extraction workers to end (a batch is over); `close` waits for them."""
+        if self._pool is not None:
+            self._pool.stop_soon()
+
     @property
     def pool(self) -> ExtractionPool:
         with self._pool_lock:  # threads ask for it at once; start the workers only once
