@@ -200,18 +200,36 @@ def _file_jobs(paths: tuple[str, ...], pending: list[Outcome]) -> Iterator[Job]:
             yield Job(str(item), item)
 
 
+# When the files not yet stored are this share of the batch's bytes, the index segment of the
+# publications stored so far is finished and listed in the background (`IndexingAlongside.cut`)
+# while the last files are read; the rest get a segment of their own at the end. Writing a
+# segment's postings takes about a tenth of the time reading its files did, so the first part's
+# fits in the time the last tenth of the batch takes, and what is left after the last file is
+# a small segment's instead of the whole batch's.
+CUT_SHARE = 0.1
+
+
 def _run_indexing_alongside(ctx: Context, ingester: Ingester, jobs: list[Job],
                             reporter: Callable[[Outcome], None]) -> None:
     """Run a batch, indexing each publication it adds while the batch goes on; what that
     leaves out (see `IndexingAlongside`) the caller's `sync_index` applies afterwards."""
+    sizes = {job.label: _size(job) for job in jobs}
+    remaining = sum(sizes.values())
+    cut_at = remaining * CUT_SHARE if remaining else -1  # records without files: no cut
     with IndexingAlongside(ctx.indexer, expected=len(jobs)) as alongside:
 
         def report(outcome: Outcome) -> None:
+            nonlocal remaining, cut_at
             reporter(outcome)
             if outcome.status == "added":
                 alongside.stored(outcome.id)
+            remaining -= sizes.get(outcome.path, 0)
+            if remaining <= cut_at:
+                alongside.cut()
+                cut_at = -1  # once
 
         ingester.run(jobs, report)
+        ingester.release_workers()  # they end while the last segment is written
         alongside.finish()
 
 

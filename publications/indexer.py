@@ -11,6 +11,7 @@ unless old rows were pruned: then the node rebuilds from the catalogue.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 
 from sqlalchemy import select
@@ -141,35 +142,51 @@ class Indexer:
         return total
 
 
+class _Part:
+    """A run of the batch's publications indexed into one segment by one builder."""
+
+    def __init__(self, builder: SegmentBuilder) -> None:
+        self.builder = builder
+        self.heads: dict[int, int] = {}  # publication id -> journal head when it was read
+        self.position: int | None = None  # the journal position its listing stored
+
+
 class IndexingAlongside:
     """Indexes the publications a batch stores while the batch goes on (a `SegmentBuilder`
     in a worker process), so that the index update does not follow the batch's last file.
 
-    `stored(id)` hands over a publication just stored; `finish()` lists the segment in the
-    index with the journal position it brings the index to, provided that every journal row
-    between the position the index had when the batch began and now is about a publication
-    handed over, no newer than the version handed over, and that the index's position has
-    not moved meanwhile. Otherwise (a staff edit during the batch, another node's changes, a
-    rebuild) nothing is listed and `Indexer.apply_pending` does the update the ordinary way;
-    the caller runs it after `finish()` in any case. Batches under `minimum` publications
-    are not worth a worker: they are left to `apply_pending` too.
+    `stored(id)` hands over a publication just stored. `cut()` (when most of the batch is
+    stored) finishes the segment so far in the background, so that writing its postings
+    overlaps the extraction of the batch's last files; later publications go to a new part
+    with a builder of its own. `finish()` lists what is left. Each part's segment is listed
+    with the journal position it brings the index to, provided that the index is still at
+    the position the part started from (where the batch began, or where the part before left
+    it) and that every journal row from there up to the part's last hand-over is about a
+    publication of the part, no newer than the version handed over. Rows after the last
+    hand-over (a staff edit meanwhile) are left to the journal replay. Otherwise (an edit
+    between hand-overs, another upload, another node's changes, a rebuild) nothing more is
+    listed and `Indexer.apply_pending` does the rest the ordinary way; the caller runs it
+    after `finish()` in any case. Batches under `minimum` publications are not worth a
+    worker: they are left to `apply_pending` too.
     """
 
     def __init__(self, indexer: Indexer, expected: int, minimum: int = 8) -> None:
         self.indexer = indexer
-        self._builder: SegmentBuilder | None = None
-        self._heads: dict[int, int] = {}  # publication id -> journal head when it was read
-        self._start: int | None = None
+        self._part: _Part | None = None  # the part publications are handed to
+        self._listing: threading.Thread | None = None  # lists the parts cut so far, in order
+        self._position: int | None = None  # where the index is when the next part is listed
+        self._intact = True  # every part so far was listed
+        self._parts = 0
         if expected < minimum:
             return
         index = indexer.index
         try:
             if index.needs_rebuild():
                 return
-            self._start = index.last_applied()
-            self._builder = index.segment_builder()
+            self._position = index.last_applied()
+            self._part = _Part(index.segment_builder())
         except (IndexUnavailable, OSError):
-            self._builder = None
+            self._part = None
 
     def __enter__(self) -> IndexingAlongside:
         return self
@@ -179,7 +196,8 @@ class IndexingAlongside:
 
     def stored(self, pub_id: int | None) -> None:
         """Hand over the publication `pub_id`, as the catalogue now has it."""
-        if self._builder is None or pub_id is None:
+        part = self._part
+        if part is None or pub_id is None:
             return
         catalogue = self.indexer.catalogue
         try:
@@ -188,47 +206,97 @@ class IndexingAlongside:
                 head = catalogue.journal_head(session)
                 doc = to_document(catalogue, session, pubs[0]) if pubs else None
         except Exception:  # the shortcut is optional: the journal still has the change
+            self._intact = False
             self.close()
             return
         if doc is not None:
-            self._heads[doc.id] = head
-            self._builder.add(doc)
+            part.heads[doc.id] = head
+            part.builder.add(doc)
+
+    def cut(self) -> None:
+        """Finish the part so far in the background (see the class); the publications
+        handed over next go to a new part."""
+        part = self._part
+        if part is None or not part.heads:
+            return
+        try:
+            self._part = _Part(self.indexer.index.segment_builder())
+        except (IndexUnavailable, OSError):
+            self._part = None  # the rest of the batch is left to the journal replay
+        before = self._listing
+
+        def list_in_turn() -> None:
+            if before is not None:
+                before.join()
+            self._list(part)
+
+        self._listing = threading.Thread(target=list_in_turn, name="index-alongside",
+                                         daemon=True)
+        self._listing.start()
 
     def finish(self) -> bool:
-        """List what was indexed if it is still current (see the class); True if it was."""
-        builder, self._builder = self._builder, None
-        if builder is None:
-            return False
-        try:
-            return builder.commit(self._ready)
-        except Exception:  # the shortcut is optional: apply_pending, which follows, does
-            return False  # the update and reports what is wrong with the index
+        """List the parts not yet listed; True if every part was (see the class)."""
+        if self._listing is not None:
+            self._listing.join()
+            self._listing = None
+        part, self._part = self._part, None
+        if part is not None:
+            if part.heads:
+                self._list(part)
+            else:
+                part.builder.close()
+        return self._intact and self._parts > 0
 
     def close(self) -> None:
-        if self._builder is not None:
-            self._builder.close()
-            self._builder = None
+        if self._listing is not None:
+            self._listing.join()
+            self._listing = None
+        if self._part is not None:
+            self._part.builder.close()
+            self._part = None
 
-    def _ready(self, position: int | None) -> int | None:
-        """The journal position the handed-over publications bring the index to from
-        `position`, or None if the rows since the batch began are not all theirs."""
-        if position != self._start or not self._heads:
+    def _list(self, part: _Part) -> None:
+        """List `part`'s segment if it is still current (see the class); parts are listed
+        in the order they were cut, each from where the one before left the index."""
+        if not self._intact:
+            part.builder.close()
+            return
+        start = self._position
+        try:
+            listed = part.builder.commit(lambda position: self._ready(part, start, position))
+        except Exception:  # the shortcut is optional: apply_pending, which follows, does
+            listed = False  # the update and reports what is wrong with the index
+        if listed:
+            self._position = part.position
+            self._parts += 1
+        else:
+            self._intact = False
+
+    def _ready(self, part: _Part, start: int | None, position: int | None) -> int | None:
+        """The journal position `part`'s publications bring the index to from `position`
+        (which must be `start`), or None if the rows since then, up to the part's last
+        hand-over, are not all theirs (rows after it are left to the journal replay)."""
+        part.position = None
+        if position != start or not part.heads:
             return None
         after = position or 0
+        upto = max(part.heads.values())
         catalogue = self.indexer.catalogue
         with catalogue.reading() as session:
             oldest, newest = catalogue.journal_bounds(session)
             if newest <= after or _position_lost(after, oldest, newest):
                 return None
-            limit = newest - after
-            if limit > 10 * len(self._heads):  # far more changes than this batch made
+            limit = upto - after
+            if limit > 10 * len(part.heads):  # far more changes than this part made
                 return None
-            rows = catalogue.pending_journal(session, after, limit=limit)
+            rows = [row for row in catalogue.pending_journal(session, after, limit=limit)
+                    if row.id <= upto]
         for row in rows:
-            head = self._heads.get(row.publication_id)
+            head = part.heads.get(row.publication_id)
             if head is None or row.id > head:
                 return None
-        return rows[-1].id if rows else None
+        part.position = rows[-1].id if rows else None
+        return part.position
 
 
 def _position_lost(applied: int, oldest: int, newest: int) -> bool:

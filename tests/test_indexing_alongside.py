@@ -71,7 +71,7 @@ def test_a_new_version_replaces_the_indexed_one(catalogue: Catalogue, indexer: I
     assert indexer.index.doc_count() == 1
 
 
-def test_a_change_made_after_handing_over_is_not_lost(
+def test_a_change_made_after_the_last_hand_over_is_replayed_after_the_segment(
     catalogue: Catalogue, indexer: Indexer
 ) -> None:
     with IndexingAlongside(indexer, expected=3, minimum=1) as alongside:
@@ -79,7 +79,8 @@ def test_a_change_made_after_handing_over_is_not_lost(
         for pub_id in ids:
             alongside.stored(pub_id)
         catalogue.update(ids[0], {"title": "Council housing retrofit"})  # e.g. a staff edit
-        assert alongside.finish() is False  # the segment holds the older title
+        assert alongside.finish() is True  # listed up to the last hand-over
+    assert indexer.pending() == 1  # the edit, after the segment's position
     indexer.apply_pending()
     assert _found(indexer.index, "retrofit") == [ids[0]]
     assert _found(indexer.index, "repairs") == ids[1:]
@@ -87,17 +88,79 @@ def test_a_change_made_after_handing_over_is_not_lost(
     assert _built_dirs(indexer.index) == []
 
 
+def test_a_change_between_hand_overs_is_not_lost(catalogue: Catalogue, indexer: Indexer) -> None:
+    with IndexingAlongside(indexer, expected=2, minimum=1) as alongside:
+        first = _add(catalogue, "Housing repairs")
+        alongside.stored(first)
+        catalogue.update(first, {"title": "Council housing retrofit"})  # the segment's is older
+        second = _add(catalogue, "Damp and mould in rented homes")
+        alongside.stored(second)
+        assert alongside.finish() is False
+    indexer.apply_pending()
+    assert _found(indexer.index, "retrofit") == [first]
+    assert _found(indexer.index, "repairs") == []
+    assert _found(indexer.index, "mould") == [second]
+    assert index_problems(catalogue, indexer.index) == []
+    assert _built_dirs(indexer.index) == []
+
+
 def test_another_change_during_the_batch_is_replayed(
     catalogue: Catalogue, indexer: Indexer
 ) -> None:
-    with IndexingAlongside(indexer, expected=2, minimum=1) as alongside:
+    with IndexingAlongside(indexer, expected=3, minimum=1) as alongside:
         mine = _add(catalogue, "School transport costs")
         alongside.stored(mine)
         other = _add(catalogue, "Museum visitor numbers")  # an upload on the web meanwhile
+        last = _add(catalogue, "School meals uptake")
+        alongside.stored(last)
+        assert alongside.finish() is False  # the segment would claim the upload indexed
+    indexer.apply_pending()
+    assert _found(indexer.index, "school") == [mine, last]
+    assert _found(indexer.index, "museum") == [other]
+
+
+def test_a_batch_cut_in_two_lists_both_parts(catalogue: Catalogue, indexer: Indexer) -> None:
+    indexer.apply_pending()
+    segments = indexer.index.segment_count()
+    with IndexingAlongside(indexer, expected=5, minimum=1) as alongside:
+        ids = [_add(catalogue, f"Rural broadband, report {n}") for n in range(3)]
+        for pub_id in ids:
+            alongside.stored(pub_id)
+        alongside.cut()  # the first part is finished and listed in the background
+        alongside._listing.join()  # type: ignore[union-attr]
+        assert _found(indexer.index, "rural broadband") == ids  # found while the batch goes on
+        more = [_add(catalogue, f"Rural broadband, annex {n}") for n in range(2)]
+        for pub_id in more:
+            alongside.stored(pub_id)
+        assert alongside.finish() is True
+    assert indexer.pending() == 0
+    assert _found(indexer.index, "rural broadband") == ids + more
+    assert _found(indexer.index, "annex") == more
+    # two parts, each listed with a segment for its journal position
+    assert indexer.index.segment_count() <= segments + 4
+    assert index_problems(catalogue, indexer.index) == []
+    assert _built_dirs(indexer.index) == []
+
+
+def test_a_change_after_a_cut_leaves_the_second_part_to_the_journal(
+    catalogue: Catalogue, indexer: Indexer
+) -> None:
+    with IndexingAlongside(indexer, expected=4, minimum=1) as alongside:
+        first = [_add(catalogue, f"Bus lanes {n}") for n in range(2)]
+        for pub_id in first:
+            alongside.stored(pub_id)
+        alongside.cut()
+        catalogue.update(first[0], {"title": "Pedestrian crossings"})  # a part already finished
+        second = [_add(catalogue, f"Tram routes {n}") for n in range(2)]
+        for pub_id in second:
+            alongside.stored(pub_id)
         assert alongside.finish() is False
     indexer.apply_pending()
-    assert _found(indexer.index, "school transport") == [mine]
-    assert _found(indexer.index, "museum") == [other]
+    assert _found(indexer.index, "pedestrian") == [first[0]]
+    assert _found(indexer.index, "bus lanes") == [first[1]]
+    assert _found(indexer.index, "tram routes") == second
+    assert index_problems(catalogue, indexer.index) == []
+    assert _built_dirs(indexer.index) == []
 
 
 def test_an_index_moved_on_by_another_writer_is_not_overwritten(
@@ -152,7 +215,7 @@ def test_a_worker_that_dies_costs_only_the_shortcut(
         ids = [_add(catalogue, f"Flood defences {n}") for n in range(4)]
         for pub_id in ids[:2]:
             alongside.stored(pub_id)
-        worker = alongside._builder._worker  # type: ignore[union-attr]
+        worker = alongside._part.builder._worker  # type: ignore[union-attr]
         worker.process.kill()
         worker.process.wait()
         for pub_id in ids[2:]:
