@@ -39,6 +39,7 @@ from whoosh.codec.whoosh3 import (
     W3Codec,
     W3PerDocReader,
     W3Segment,
+    W3TermInfo,
     _lenfield,
 )
 from whoosh.fields import FieldType
@@ -47,6 +48,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 _MISSING = object()
+_INFO = W3TermInfo._struct  # a term info's statistics, as Whoosh 3 packs them
 _KEY = itemgetter(0, 1)
 # Bytes a pooled posting costs beyond its term and value bytes (the tuple, its int and float,
 # the two bytes objects' headers, a list slot, the term's share of its dict entry): about
@@ -369,21 +371,14 @@ def _write_block(pw: Any, postings: list[tuple[Any, ...]], lengths: list[int | N
     pw._blockcount += 1
 
 
-def _write_inlined(fieldwriter: Any, pw: Any, posting: tuple[Any, ...],
-                   lengths: list[int | None] | None) -> None:
-    """Finish a term found in one document only (with a value: positions): its posting goes
-    in the term's info, as Whoosh reads inlined postings back, instead of a block of its own
-    in the postings file (the statistics in the term's info are those a block would give)."""
-    docnum, raw_weight, value = posting
-    weights = array("f", (raw_weight,))  # as a block would keep it
-    length = lengths[docnum] if lengths is not None else None
-    minlength, maxlength = (length, length) if length else (None, 0)
-    terminfo = pw._terminfo
-    terminfo.add_block(_BlockStats([docnum], weights, minlength, maxlength, max(0, raw_weight)))
-    terminfo.set_inlined((docnum,), tuple(weights), (value,))
-    pw._terminfo = None  # the term is finished: the postings writer may start the next
-    fieldwriter._tindex.add(pack_ushort(fieldwriter._fieldid) + fieldwriter._btext,
-                            terminfo.to_bytes())
+def inlined_info(docnum: int, raw_weight: float, value: bytes, length: int | None) -> bytes:
+    """The term info bytes of a term found in one document only (with a value: positions),
+    its posting inlined, as `W3TermInfo.to_bytes` makes them after `add_block` of a block
+    holding the posting and `set_inlined` (the statistics those give, without the objects)."""
+    weight = array("f", (raw_weight,))[0]  # as a block would keep it
+    return _INFO.pack(True, weight, 1, length_to_byte(length) if length else 0,
+                      length_to_byte(length or 0), max(0, raw_weight), docnum,
+                      docnum) + pickle.dumps(((docnum,), (weight,), (value,)), 2)
 
 
 def write_postings(fieldwriter: Any, schema: Any, lengths: Any,
@@ -399,6 +394,14 @@ def write_postings(fieldwriter: Any, schema: Any, lengths: Any,
             fieldwriter.start_field(fieldname, schema[fieldname])
             lastfn = fieldname
             table = lengths.length_table(fieldname) if lengths is not None else None
+        if (INLINE_SINGLE and type(chunks) is list and len(chunks) == 1
+                and len(chunks[0]) == 1 and chunks[0][0][2]):
+            docnum, weight, value = chunks[0][0]
+            # found in one document only: its posting goes in its term info (see INLINE_SINGLE)
+            fieldwriter._tindex.add(
+                pack_ushort(fieldwriter._fieldid) + tbytes,
+                inlined_info(docnum, weight, value, table[docnum] if table is not None else None))
+            continue
         fieldwriter.start_term(tbytes)
         pw = fieldwriter._postwriter
         limit = pw._blocklimit
@@ -411,8 +414,13 @@ def write_postings(fieldwriter: Any, schema: Any, lengths: Any,
                 _write_block(pw, postings[start:start + limit], table, last=False)
                 start += limit
             pending = postings[start:]
-        if pending and not pw._blockcount and len(pending) == 1 and pending[0][2] and INLINE_SINGLE:
-            _write_inlined(fieldwriter, pw, pending[0], table)
+        if INLINE_SINGLE and pending and not pw._blockcount and len(pending) == 1 and pending[0][2]:
+            # postings spilled to run files come as a generator: the same term info, late
+            docnum, weight, value = pending[0]
+            pw._terminfo = None  # the term is finished: the postings writer may start the next
+            fieldwriter._tindex.add(
+                pack_ushort(fieldwriter._fieldid) + tbytes,
+                inlined_info(docnum, weight, value, table[docnum] if table is not None else None))
             continue
         if pending and not pw._blockcount and len(pending) < pw._inlinelimit:
             for p in pending:  # short enough to be inlined: Whoosh's own path

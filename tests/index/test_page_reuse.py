@@ -363,3 +363,24 @@ def test_one_writer_for_the_rebuild_writes_what_a_writer_per_batch_writes(
     assert ours.last_applied() == batched.last_applied() == 7
     ours.close()
     batched.close()
+
+
+@pytest.mark.parametrize("docnum,weight,value,length", [
+    (5, 1.0, b"\x01\x02", 12), (0, 2.5, b"xyz", None), (70_000, 1.3, b"a" * 50, 300),
+    (3, 0.7, b"q", 0)])
+def test_an_inlined_term_info_is_the_one_whoosh_makes(docnum: int, weight: float, value: bytes,
+                                                      length: int | None) -> None:
+    """`inlined_info` writes the bytes Whoosh's term info gives a one-posting block inlined."""
+    from array import array
+
+    from whoosh.codec.whoosh3 import W3TermInfo
+
+    from index.bulkwrite import _BlockStats, inlined_info
+
+    info = W3TermInfo()
+    weights = array("f", (weight,))
+    info.add_block(_BlockStats([docnum], weights, length or None, length or 0, max(0, weight)))
+    info.set_inlined((docnum,), tuple(weights), (value,))
+    assert inlined_info(docnum, weight, value, length) == info.to_bytes()
+    back = W3TermInfo.from_bytes(info.to_bytes())
+    assert back.inlined_postings() == ((docnum,), (weights[0],), (value,))
