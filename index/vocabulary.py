@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from . import SYNONYMS_FILE  # the staff's file, in the data home
 from .analysis import query_tokens
 
-SYNONYMS_FILE = "synonyms.txt"  # the staff's file, in the data home
 MAX_FILE_BYTES = 1_000_000
 MAX_MEMBER_WORDS = 8
 

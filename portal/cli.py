@@ -8,16 +8,20 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from index import SYNONYMS_FILE, IndexUnavailable, SearchIndex
+from index import SYNONYMS_FILE, IndexUnavailable
 from publications.catalogue import Catalogue, describe
 from publications.indexer import Indexer, IndexingAlongside, index_problems
 from publications.errors import PortalError
 from publications.ingest import Ingester, Job, Outcome, find_files
 from publications.manifest import read_manifest
 from publications.settings import Settings
+
+if TYPE_CHECKING:
+    from index import SearchIndex
 
 
 class Context:
@@ -37,6 +41,8 @@ class Context:
     @property
     def index(self) -> SearchIndex:
         if self._index is None:
+            from index import SearchIndex  # Whoosh loads here, not when the command starts
+
             self._index = SearchIndex(self.settings.index_dir,
                                       synonyms_file=self.settings.home / SYNONYMS_FILE,
                                       mapped_budget_mb=self.settings.index_resident_mb)
@@ -212,25 +218,34 @@ CUT_SHARE = 0.1
 def _run_indexing_alongside(ctx: Context, ingester: Ingester, jobs: list[Job],
                             reporter: Callable[[Outcome], None]) -> None:
     """Run a batch, indexing each publication it adds while the batch goes on; what that
-    leaves out (see `IndexingAlongside`) the caller's `sync_index` applies afterwards."""
+    leaves out (see `IndexingAlongside`) the caller's `sync_index` applies afterwards. The
+    index is opened when the first publication is stored, so the extraction workers start
+    without waiting for it."""
     sizes = {job.label: _size(job) for job in jobs}
     remaining = sum(sizes.values())
     cut_at = remaining * CUT_SHARE if remaining else -1  # records without files: no cut
-    with IndexingAlongside(ctx.indexer, expected=len(jobs)) as alongside:
+    alongside: IndexingAlongside | None = None
 
-        def report(outcome: Outcome) -> None:
-            nonlocal remaining, cut_at
-            reporter(outcome)
-            if outcome.status == "added":
-                alongside.stored(outcome.id)
-            remaining -= sizes.get(outcome.path, 0)
-            if remaining <= cut_at:
-                alongside.cut()
-                cut_at = -1  # once
+    def report(outcome: Outcome) -> None:
+        nonlocal remaining, cut_at, alongside
+        reporter(outcome)
+        if outcome.status == "added":
+            if alongside is None:
+                alongside = IndexingAlongside(ctx.indexer, expected=len(jobs))
+            alongside.stored(outcome.id)
+        remaining -= sizes.get(outcome.path, 0)
+        if remaining <= cut_at and alongside is not None:
+            alongside.cut()
+            cut_at = -1  # once
 
+    try:
         ingester.run(jobs, report)
         ingester.release_workers()  # they end while the last segment is written
-        alongside.finish()
+        if alongside is not None:
+            alongside.finish()
+    finally:
+        if alongside is not None:
+            alongside.close()
 
 
 # --- commands -------------------------------------------------------------------------
@@ -730,6 +745,8 @@ def restore_command(ctx: Context, directory: str) -> None:
     from publications.backup import BackupError, restore
 
     def rebuild(catalogue: Catalogue) -> int:
+        from index import SearchIndex
+
         index = SearchIndex(ctx.settings.index_dir)
         try:
             return Indexer(catalogue, index).rebuild()

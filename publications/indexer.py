@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from index import IndexUnavailable, PublicationDoc, SearchIndex, SegmentBuilder
+from index import IndexUnavailable, PublicationDoc
 from publications.catalogue import Catalogue
 from publications.check import Problem
 from publications.models import Publication
+
+if TYPE_CHECKING:
+    from index import SearchIndex, SegmentBuilder
 
 BATCH = 200
 # A never-applied index replays a journal up to this long; longer, it is built in one pass.
