@@ -36,9 +36,10 @@ def _cache_file() -> Path | None:
         model = langid.MODEL_DIR / langid.MODEL_FILE
         info = model.stat()
         version = metadata.version("py3langid")
-    except (ImportError, OSError, AttributeError, metadata.PackageNotFoundError):
-        return None
-    return cache_dir() / f"py3langid-{version}-{info.st_size}-{int(info.st_mtime)}.pickle"
+        directory = cache_dir()
+    except (ImportError, OSError, AttributeError, RuntimeError, metadata.PackageNotFoundError):
+        return None  # RuntimeError: no home directory to be found
+    return directory / f"py3langid-{version}-{info.st_size}-{int(info.st_mtime)}.pickle"
 
 
 def _private(path: Path) -> bool:

@@ -78,3 +78,14 @@ def test_no_writable_cache_still_finds_the_language(tmp_path: Path,
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
     monkeypatch.setattr(language_model, "_identifier", None)
     assert language_from_text([GERMAN]) == "de"
+
+
+def test_no_home_directory_still_finds_the_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(language_model, "_identifier", None)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(language_model.Path, "home", staticmethod(no_home))
+    assert language_from_text([GERMAN]) == "de"
