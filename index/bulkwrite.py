@@ -381,6 +381,14 @@ def inlined_info(docnum: int, raw_weight: float, value: bytes, length: int | Non
                       docnum) + pickle.dumps(((docnum,), (weight,), (value,)), 2)
 
 
+def _add_inlined(fieldwriter: Any, tbytes: bytes, posting: tuple[Any, ...],
+                 lengths: list[int | None] | None) -> None:
+    docnum, weight, value = posting
+    length = lengths[docnum] if lengths is not None else None
+    fieldwriter._tindex.add(pack_ushort(fieldwriter._fieldid) + tbytes,
+                            inlined_info(docnum, weight, value, length))
+
+
 def write_postings(fieldwriter: Any, schema: Any, lengths: Any,
                    terms: Iterable[tuple[str, bytes, Iterable[list[tuple[Any, ...]]]]]) -> None:
     """Write the pool's terms as `FieldWriter.add_postings` writes its postings: the same
@@ -396,11 +404,8 @@ def write_postings(fieldwriter: Any, schema: Any, lengths: Any,
             table = lengths.length_table(fieldname) if lengths is not None else None
         if (INLINE_SINGLE and type(chunks) is list and len(chunks) == 1
                 and len(chunks[0]) == 1 and chunks[0][0][2]):
-            docnum, weight, value = chunks[0][0]
             # found in one document only: its posting goes in its term info (see INLINE_SINGLE)
-            fieldwriter._tindex.add(
-                pack_ushort(fieldwriter._fieldid) + tbytes,
-                inlined_info(docnum, weight, value, table[docnum] if table is not None else None))
+            _add_inlined(fieldwriter, tbytes, chunks[0][0], table)
             continue
         fieldwriter.start_term(tbytes)
         pw = fieldwriter._postwriter
@@ -416,11 +421,8 @@ def write_postings(fieldwriter: Any, schema: Any, lengths: Any,
             pending = postings[start:]
         if INLINE_SINGLE and pending and not pw._blockcount and len(pending) == 1 and pending[0][2]:
             # postings spilled to run files come as a generator: the same term info, late
-            docnum, weight, value = pending[0]
             pw._terminfo = None  # the term is finished: the postings writer may start the next
-            fieldwriter._tindex.add(
-                pack_ushort(fieldwriter._fieldid) + tbytes,
-                inlined_info(docnum, weight, value, table[docnum] if table is not None else None))
+            _add_inlined(fieldwriter, tbytes, pending[0], table)
             continue
         if pending and not pw._blockcount and len(pending) < pw._inlinelimit:
             for p in pending:  # short enough to be inlined: Whoosh's own path
