@@ -225,14 +225,20 @@ def _run_indexing_alongside(ctx: Context, ingester: Ingester, jobs: list[Job],
     remaining = sum(sizes.values())
     cut_at = remaining * CUT_SHARE if remaining else -1  # records without files: no cut
     alongside: IndexingAlongside | None = None
+    opened = False
 
     def report(outcome: Outcome) -> None:
-        nonlocal remaining, cut_at, alongside
+        nonlocal remaining, cut_at, alongside, opened
         reporter(outcome)
         if outcome.status == "added":
-            if alongside is None:
-                alongside = IndexingAlongside(ctx.indexer, expected=len(jobs))
-            alongside.stored(outcome.id)
+            if not opened:
+                opened = True
+                try:
+                    alongside = IndexingAlongside(ctx.indexer, expected=len(jobs))
+                except Exception:  # noqa: BLE001 - an index that cannot be opened is
+                    alongside = None  # reported by sync_index after the batch
+            if alongside is not None:
+                alongside.stored(outcome.id)
         remaining -= sizes.get(outcome.path, 0)
         if remaining <= cut_at and alongside is not None:
             alongside.cut()

@@ -208,6 +208,24 @@ def test_portal_ingest_of_a_folder_is_searchable_at_once(tmp_path: Path) -> None
     assert not list((home / "index").glob("gen-*/.built-*"))
 
 
+def test_an_index_that_cannot_be_opened_costs_no_file(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    for n in range(9):
+        write(folder / f"report-{n}.pdf", report_pdf(f"Harbour dredging {n}", "Silt levels."))
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "index").write_text("not a directory")  # e.g. a mistaken PORTAL_INDEX_DIR
+    run = portal(home, "ingest", "--json", "--jobs", "2", "--publish", str(folder))
+    assert run.code == 0, run.stderr
+    assert [row["status"] for row in run.lines] == ["added"] * 9
+    assert "the search index was not updated" in run.stderr
+    (home / "index").unlink()
+    assert portal(home, "reindex").code == 0
+    found = portal(home, "search", "--json", "harbour dredging")
+    assert found.code == 0, found.stderr
+    assert len(found.lines[0]["hits"]) == 9
+
+
 def test_a_worker_that_dies_costs_only_the_shortcut(
     catalogue: Catalogue, indexer: Indexer
 ) -> None:
