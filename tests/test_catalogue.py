@@ -127,3 +127,20 @@ def test_catalogue_reopens_without_migrating_again(settings) -> None:  # type: i
     cat = Catalogue(settings)
     _add(cat)
     cat.close()
+
+
+def test_the_head_revision_is_the_newest_migration() -> None:
+    """`publications.db.HEAD_REVISION` lets a command skip Alembic when the catalogue is
+    current; it must name the newest migration, or the catalogue would not be upgraded."""
+    from alembic.script import ScriptDirectory
+
+    from publications import db
+
+    assert ScriptDirectory(str(db.MIGRATIONS)).get_current_head() == db.HEAD_REVISION
+
+
+def test_a_new_catalogue_is_brought_to_the_head_revision(catalogue: Catalogue) -> None:
+    from publications import db
+
+    with catalogue.engine.connect() as connection:
+        assert db.current_revision(connection) == db.HEAD_REVISION
