@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Date, DateTime, Table, func, insert, select, text
 from sqlalchemy.engine import Connection
 
@@ -133,14 +131,6 @@ def _tables() -> list[Table]:
     return list(Base.metadata.sorted_tables)
 
 
-def _schema_head() -> str:
-    return str(ScriptDirectory(str(db.MIGRATIONS)).get_current_head())
-
-
-def _schema_revision(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
-
-
 # --- export ------------------------------------------------------------------------------
 
 
@@ -185,7 +175,7 @@ def _write_export(catalogue: Catalogue, out: Path, progress: ProgressFactory) ->
     catalogued: set[str] = set()
     queued: set[str] = set()
     with _snapshot(catalogue) as conn:
-        revision = _schema_revision(conn)
+        revision = db.current_revision(conn)
         tables = _tables()
         bar = progress("reading the catalogue", len(tables), "table")
         try:
@@ -418,9 +408,9 @@ def restore(
         raise BackupError(f"the data home {home} is not empty; restore only into an empty one")
     checked = check_export(directory, progress)
     expected_revision = checked.manifest.get("schema_revision")
-    if expected_revision != _schema_head():
+    if expected_revision != db.HEAD_REVISION:
         raise BackupError(f"the export's catalogue schema is revision {expected_revision!r}, "
-                          f"this portal's is {_schema_head()!r}; restore it with the portal "
+                          f"this portal's is {db.HEAD_REVISION!r}; restore it with the portal "
                           "version that made it")
     created_home = not home.exists()
     catalogue: Catalogue | None = None

@@ -8,7 +8,6 @@ migrations run on either, chosen by `PORTAL_DATABASE_URL`.
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
