@@ -1114,12 +1114,11 @@ class _SegmentWorker:
     """
 
     def __init__(self, directory: str, limitmb: int) -> None:
+        import os
         import socket
         import subprocess
         import sys
         from multiprocessing.connection import Connection
-
-        import os
 
         # the child imports this package from where this process found it
         root = str(Path(__file__).resolve().parents[1])
@@ -1145,12 +1144,12 @@ class _SegmentWorker:
         try:
             kind, value = self.conn.recv()
         except (EOFError, OSError):
-            code = self.process.poll()
-            if code is None:
-                try:
-                    code = self.process.wait(5)
-                except Exception:  # noqa: BLE001 - only for the message
-                    code = None
+            import subprocess
+
+            try:
+                code: int | None = self.process.wait(5)
+            except subprocess.TimeoutExpired:  # the pipe broke and the worker lives on
+                code = None
             raise RuntimeError(f"an indexing worker stopped (exit code {code})") from None
         if kind == "error":
             raise RuntimeError(f"an indexing worker failed: {value}")
