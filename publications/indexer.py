@@ -227,6 +227,7 @@ class IndexingAlongside:
             self._part = _Part(self.indexer.index.segment_builder())
         except (IndexUnavailable, OSError):
             self._part = None  # the rest of the batch is left to the journal replay
+            self._intact = False
         before = self._listing
 
         def list_in_turn() -> None:

@@ -226,6 +226,31 @@ def test_an_index_that_cannot_be_opened_costs_no_file(tmp_path: Path) -> None:
     assert len(found.lines[0]["hits"]) == 9
 
 
+def test_an_index_error_when_the_batch_opens_it_costs_no_file(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index is opened when the first publication is stored: a failure there (here an
+    unexpected one) must not be reported as that file's, nor stop the batch."""
+    from portal.cli import Context, _run_indexing_alongside
+    from publications.ingest import Ingester, Job, Outcome
+
+    folder = tmp_path / "in"
+    for n in range(9):
+        write(folder / f"report-{n}.pdf", report_pdf(f"Tidal energy {n}", "Lagoon costs."))
+
+    def broken(self: Context) -> Indexer:
+        raise RuntimeError("the index is in a state nobody expected")
+
+    monkeypatch.setattr(Context, "indexer", property(broken))
+    ctx = Context(settings)
+    outcomes: list[Outcome] = []
+    with Ingester(ctx.catalogue, jobs=2) as ingester:
+        jobs = [Job(str(p), p) for p in sorted(folder.glob("*.pdf"))]
+        _run_indexing_alongside(ctx, ingester, jobs, outcomes.append)
+    assert [o.status for o in outcomes] == ["added"] * 9
+    ctx.close()
+
+
 def test_a_worker_that_dies_costs_only_the_shortcut(
     catalogue: Catalogue, indexer: Indexer
 ) -> None:
