@@ -8,7 +8,7 @@ from typing import Any
 from whoosh import matching
 from whoosh import query as wq
 
-from .schema import PAGE_FIELDS
+from .schema import LANGUAGE_TWINS, PAGE_FIELDS
 
 
 def _kind_count(searcher: Any, fieldname: str) -> int:
@@ -18,6 +18,17 @@ def _kind_count(searcher: Any, fieldname: str) -> int:
     if kind not in cache:
         cache[kind] = max(1, parent.doc_frequency("kind", kind))
     return cache[kind]
+
+
+def average_length(searcher: Any, fieldname: str) -> float:
+    """The average length of `fieldname` over the documents of its kind, counting the text
+    its language twin holds for documents in other languages (see `LANGUAGE_TWINS`)."""
+    parent = searcher.get_parent()
+    total = parent.field_length(fieldname)
+    for twin in LANGUAGE_TWINS.get(fieldname, ()):
+        if twin in parent.schema:
+            total += parent.field_length(twin)
+    return (total / _kind_count(parent, fieldname)) or 1.0
 
 
 class BM25FTerm(wq.Query):
@@ -74,9 +85,7 @@ class BM25FTerm(wq.Query):
         for f, text, weight, b in self.parts:
             if f not in searcher.schema or (f, text) not in searcher.reader():
                 continue
-            fl = parent.field_length(f)
-            count = _kind_count(searcher, f)
-            avg = (fl / count) or 1.0
+            avg = average_length(parent, f)
             m = searcher.postings(f, text)
             children.append((m, f, weight, b, avg))
             df = max(df, parent.doc_frequency(f, text))

@@ -42,7 +42,7 @@ from whoosh.util.numeric import byte_to_length
 
 from . import storage
 from .analysis import PagePositions
-from .bm25f import BM25FTerm, _kind_count
+from .bm25f import BM25FTerm, _kind_count, average_length
 from .ranking import _Scorer
 
 _BYTE_LENGTHS32 = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
@@ -696,7 +696,7 @@ def _term_setup(parent: Any, lookup: TermLookup, term: BM25FTerm) -> tuple[list[
     df = max(lookup.doc_frequency(f, t) for f, t, _, _ in present)
     n = _kind_count(parent, present[0][0])
     idf = log(1.0 + (n - df + 0.5) / (df + 0.5)) * term.boost
-    fields = [(f, t, w, b, (parent.field_length(f) / _kind_count(parent, f)) or 1.0)
+    fields = [(f, t, w, b, average_length(parent, f))
               for f, t, w, b in present]
     return fields, idf
 

@@ -7,6 +7,7 @@ from math import log
 
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer
 
+from .bm25f import average_length
 from .schema import PAGE_FIELDS
 
 
@@ -115,8 +116,7 @@ class _Scorer(WeightLengthScorer):
     def __init__(self, model: PortalBM25, searcher, fieldname: str, text, b: float, k1: float):  # type: ignore[no-untyped-def]
         parent = searcher.get_parent()
         self.idf = parent.idf(fieldname, text)
-        count = model._count(searcher, fieldname)
-        self.avgfl = (parent.field_length(fieldname) / count) or 1.0
+        self.avgfl = average_length(parent, fieldname)
         self.b = b
         self.k1 = k1
         self.setup(searcher, fieldname, text)

@@ -36,6 +36,20 @@ KIND_META = "meta"
 PUB_TEXT_FIELDS = ("title", "subtitle", "abstract", "keywords", "topic_t", "series_t", "body")
 PUB_PLAIN_FIELDS = ("title_u", "abstract_u", "body_u", "names")
 PAGE_FIELDS = ("content", "content_u")
+# A publication's text goes to the English field or to its twin for other languages, never
+# both. Each twin is length-normalised against the average of the part it holds over every
+# publication (or page), whichever field holds it: a report in Latin has a title of ordinary
+# length, not one many times the average of the few titles that are not English.
+LANGUAGE_TWINS = {
+    "title": ("title_u",),
+    "title_u": ("title", "subtitle"),  # title_u holds the title and subtitle together
+    "abstract": ("abstract_u",),
+    "abstract_u": ("abstract",),
+    "body": ("body_u",),
+    "body_u": ("body",),
+    "content": ("content_u",),
+    "content_u": ("content",),
+}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

@@ -167,3 +167,26 @@ def test_portal_synonyms_commands_and_search(tmp_path: Path) -> None:
     (home / "synonyms.txt").write_text("only-one\n", encoding="utf-8")
     check = portal(home, "synonyms", "check")
     assert check.code == 1 and "synonyms.txt:1" in check.stdout
+
+
+def test_a_title_in_another_language_is_normalised_as_long_as_english_titles(tmp_path: Path) -> None:
+    # Non-English text is indexed in fields of its own. Their length normalisation counts
+    # the English titles too: a two-word Latin title is short, not many times the average
+    # of the few titles that are not English.
+    lorem = " ".join(["lorem ipsum dolor sit amet consectetur adipiscing elit"] * 40)
+    ix = SearchIndex(tmp_path / "ix")
+    ix.add_or_replace([
+        PublicationDoc(30, "lorem", "Column layout", abstract=lorem, body=lorem, language="la"),
+        PublicationDoc(31, "accounts", "Annual accounts of the borough council for the year",
+                       abstract="The statement of accounts, with a column of figures for each "
+                                "service.",
+                       body="Spending and income of each service against the budget. " * 3),
+        *[PublicationDoc(32 + n, f"filler-{n}", title, abstract="Spending on local services.")
+          for n, title in enumerate(["Parks and open spaces in the city",
+                                     "Road maintenance and the pothole backlog",
+                                     "Library opening hours after the budget cuts",
+                                     "School transport for pupils in rural areas"])],
+    ])
+    assert ids(ix, "column layout")[:1] == [30]
+    assert ids(ix, "column")[:1] == [30]
+    ix.close()
