@@ -190,3 +190,20 @@ def test_a_title_in_another_language_is_normalised_as_long_as_english_titles(tmp
     assert ids(ix, "column layout")[:1] == [30]
     assert ids(ix, "column")[:1] == [30]
     ix.close()
+
+
+def test_the_fields_own_words_find_each_other(tmp_path: Path) -> None:
+    # a reader's "charities" finds a report that says "voluntary organisations", and the
+    # American "caregivers" one written for "carers"
+    ix = SearchIndex(tmp_path / "ix")
+    ix.add_or_replace([
+        PublicationDoc(40, "partnerships", "The state of local partnerships",
+                       abstract="Voluntary organisations are represented on partnership boards "
+                                "but rarely influential."),
+        PublicationDoc(41, "carers", "Unpaid carers in the pandemic",
+                       abstract="Carers gave more hours of care while services were closed."),
+        OTHER,
+    ])
+    assert ids(ix, "charities") == [40]
+    assert ids(ix, "caregivers during covid")[:1] == [41]
+    ix.close()
