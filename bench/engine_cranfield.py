@@ -124,6 +124,8 @@ def variants() -> dict[str, Ranking]:
         "no feedback or neighbours": replace(base, prf_weight=0.0, cluster_neighbours=0),
         "feedback uncapped": replace(base, prf_cap=0.0),
         "feedback re-ranks 200": replace(base, prf_rerank=200),
+        "other languages re-ranked by feedback": replace(base, prf_keep_other_languages=False),
+        "neighbours of any language": replace(base, cluster_same_language=False),
         "per-field BM25 sum (no BM25F)": replace(base, bm25f=False),
         "no proximity, no feedback": replace(base, pair_weight=0.0, window_weight=0.0, prf_weight=0.0),
         "none of the three": replace(base, pair_weight=0.0, window_weight=0.0, prf_weight=0.0,

@@ -56,7 +56,15 @@ from .query import parse, parse_year_value
 from .querybuild import ALL_FIELDS, Compiled, HighlightTerms, _Builder, compile_query, expansion_query
 from .ranking import PortalBM25, Ranking
 from .rerank import doc_vectors, regularise
-from .schema import KIND_META, KIND_PAGE, KIND_PUB, SCHEMA_VERSION, build_schema, to_index_documents
+from .schema import (
+    KIND_META,
+    KIND_PAGE,
+    KIND_PUB,
+    SCHEMA_VERSION,
+    build_schema,
+    is_english,
+    to_index_documents,
+)
 from .suggest import correct
 from .vocabulary import Vocabulary, VocabularySource
 
@@ -669,9 +677,16 @@ class SearchIndex:
         def counts_of(docnum: int) -> dict[str, float]:
             return field_counts(s.stored_fields(docnum).get("info") or {}, weights)
 
-        vectors = doc_vectors([d for d, _ in head], counts_of, lambda t: s.idf("abstract", t),
-                              cache)
-        return regularise(head, vectors, r.cluster_neighbours, r.cluster_self) + tail
+        docnums = [d for d, _ in head]
+        vectors = doc_vectors(docnums, counts_of, lambda t: s.idf("abstract", t), cache)
+        others = (_other_language_docs(s, TermLookup(s, self._terms), docnums)
+                  if r.cluster_same_language else set())
+        languages = None
+        if others:
+            languages = ["en" if d not in others
+                         else str((s.stored_fields(d).get("info") or {}).get("language") or "")
+                         for d in docnums]
+        return regularise(head, vectors, r.cluster_neighbours, r.cluster_self, languages) + tail
 
     def _uses_feedback(self, compiled: Compiled) -> bool:
         r = self.ranking
@@ -791,7 +806,9 @@ class SearchIndex:
             top_extra = max(extra.values()) or 1.0
             if top_extra > cap:
                 extra = {d: v * cap / top_extra for d, v in extra.items()}
-        head = sorted(((d, sc + extra.get(d, 0.0)) for d, sc in head), key=lambda x: (-x[1], x[0]))
+        unread = (_other_language_docs(s, TermLookup(s, self._terms), [d for d, _ in head])
+                  if r.prf_keep_other_languages else set())
+        head = keep_places(head, extra, unread)
         return self._regularised(s, compiled, head + tail)[:n]
 
     def _load(self, s: Any, ranked: list[tuple[int, float]]) -> list[_RawHit]:
@@ -999,6 +1016,53 @@ def _stored_position(s: Any) -> int | None:
     """The journal position stored in the index `s` searches (None if never set)."""
     d = s.document(uid=LAST_APPLIED_UID)
     return int(d["meta_value"]) if d and d.get("meta_value") is not None else None
+
+
+def _other_language_docs(s: Any, lookup: TermLookup, docnums: list[int]) -> set[int]:
+    """Those of `docnums` whose text is not English (indexed in the other-language fields)."""
+    parent = s.get_parent()
+    codes = parent.__dict__.get("_portal_all_languages")
+    if codes is None:
+        present = parent.reader().field_terms("language") if "language" in parent.schema else ()
+        codes = parent.__dict__["_portal_all_languages"] = tuple(
+            lang for lang in present if not is_english(lang))
+    if not codes:
+        return set()
+    wanted = set(docnums)
+    return {d for lang in codes for d in live_docs_with(lookup, "language", lang) if d in wanted}
+
+
+def keep_places(ranked: list[tuple[int, float]], extra: dict[int, float],
+                fixed: set[int]) -> list[tuple[int, float]]:
+    """`ranked` (best first) re-ordered by score + `extra`, except that the documents in
+    `fixed` keep their places: feedback words are English, so they say nothing either way
+    about a document in another language, which then neither falls nor rises.
+
+    A fixed document's new score lies between those of its new neighbours (the mean; above
+    the first by its first-pass lead, when it stays first), so scores still descend.
+    """
+    moved = sorted(((d, sc + extra.get(d, 0.0)) for d, sc in ranked if d not in fixed),
+                   key=lambda x: (-x[1], x[0]))
+    if not fixed or not moved:
+        return moved or list(ranked)
+    it = iter(moved)
+    slots: list[tuple[int, float] | None] = [None if d in fixed else next(it) for d, _ in ranked]
+    out: list[tuple[int, float]] = []
+    for i, (d, first) in enumerate(ranked):
+        if slots[i] is not None:
+            out.append(slots[i])  # type: ignore[arg-type]
+            continue
+        below = next((x[1] for x in slots[i + 1:] if x is not None), None)
+        above = out[-1][1] if out else None
+        if above is None:
+            lead = first - next((sc for e, sc in ranked[i + 1:] if e not in fixed), first)
+            score = (below if below is not None else first) + max(lead, 0.0)
+        elif below is None:
+            score = above - (ranked[i - 1][1] - first)
+        else:
+            score = (above + below) / 2
+        out.append((d, score))
+    return out
 
 
 def _index_languages(s: Any) -> tuple[str, ...]:

@@ -63,6 +63,9 @@ class Ranking:
     prf_min_docs: int = 2
     prf_query_terms: bool = False
     prf_rerank: int = 1000  # feedback re-ranks this many first-pass results (bounded cost)
+    # feedback words are English: documents in other languages keep their places among the
+    # re-ranked results instead of falling behind every English one the words lift
+    prf_keep_other_languages: bool = True
     # score regularisation (cluster hypothesis, see rerank.py) of the best `cluster_rerank`
     # results of natural-language questions of at least `cluster_min_terms` content words:
     # each score becomes the similarity-weighted mean of its own (at `cluster_self`) and its
@@ -74,6 +77,9 @@ class Ranking:
     # the similarity vectors count a word at its field's weight above (as BM25F does), so
     # documents alike in their titles count as closer than ones sharing a passing word
     cluster_field_weights: bool = True
+    # neighbours are of a document's own language (English stems and other languages'
+    # folded words are not one vocabulary)
+    cluster_same_language: bool = True
     # synonyms and acronyms (vocabulary): weight of another name of a query word or phrase
     synonym_weight: float = 0.8
     # query-term frequency: weight of a repeated query word

@@ -61,6 +61,7 @@ def regularise(
     vectors: list[dict[str, float]],
     neighbours: int,
     self_weight: float = 1.0,
+    languages: list[str] | None = None,
 ) -> list[tuple[int, float]]:
     """Re-rank `ranked` (docnum, score), best first, smoothing each score with its neighbours'.
 
@@ -70,6 +71,10 @@ def regularise(
     resembles others: one unlike every other result (a known item in a mixed collection, a
     report in another language) keeps nearly its own score, while one among close neighbours
     takes on much of theirs. Scores are normalised by the best one and scaled back after.
+
+    With `languages` (one code per document), neighbours are of the document's own language:
+    English vectors hold stems and others folded words, so a word the two happen to share
+    ("document" in an English report and in a Latin one's title) is no likeness.
     """
     n = len(ranked)
     if n < 2 or neighbours <= 0:
@@ -79,6 +84,9 @@ def regularise(
     sim = _similarities(vectors)
     if sim is None:
         return ranked
+    if languages is not None and len(set(languages)) > 1:
+        codes = np.array(languages, dtype=object)
+        sim = np.where(codes[:, None] == codes[None, :], sim, 0.0)
     np.fill_diagonal(sim, 0.0)
     k = min(neighbours, n - 1)
     # keep each row's k largest similarities

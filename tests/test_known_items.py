@@ -20,16 +20,6 @@ pytestmark = pytest.mark.corpus
 
 CHECKS = [c for c in read_checks() if c.origin == "own"]
 
-# Checks the portal's ranking does not yet answer in its top 3 (plain Whoosh with defaults
-# answers it at rank 1; see bench/known_items.py --show-misses). They stay as written: the
-# ranking must improve, not the question. Not strict, so an improvement shows up as XPASS.
-# (The veterans' discharge data and the wellbeing dashboard were here until score
-# regularisation brought them into the top 3; they are ordinary checks now.)
-RANKING_MISSES = {
-    "placeholder latin text laid out in side by side columns":
-        "short boilerplate file ranked below long documents sharing one word",
-}
-
 
 @pytest.fixture(scope="module")
 def collection(corpus_ingest, tmp_path_factory):  # type: ignore[no-untyped-def]
@@ -72,11 +62,7 @@ def test_there_are_enough_checks_and_none_copies_a_title(collection) -> None:  #
 
 @pytest.mark.parametrize(
     "check",
-    [pytest.param(c, id=f"{c.expected}:{c.query[:40]}",
-                  marks=[pytest.mark.xfail(reason=f"ranking: {RANKING_MISSES[c.query]}",
-                                           strict=False)]
-                  if c.query in RANKING_MISSES else [])
-     for c in CHECKS],
+    [pytest.param(c, id=f"{c.expected}:{c.query[:40]}") for c in CHECKS],
 )
 def test_a_readers_words_find_the_publication_in_the_top_3(check, collection, answers) -> None:  # type: ignore[no-untyped-def]
     _home, ids = collection

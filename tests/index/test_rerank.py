@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from index import PublicationDoc, Ranking, SearchIndex, SearchRequest
 from index import rerank
 from index.feedback import field_counts
@@ -142,3 +144,67 @@ def test_question_ranks_a_report_among_good_answers_above_one_among_poor_ones(
     assert before.index(11) < before.index(10)
     assert after.index(10) < after.index(11)
     assert set(before) == set(after)  # re-ranking never adds or drops a match
+
+
+def test_neighbours_are_of_the_documents_own_language() -> None:
+    # a Latin result shares one word with poor English answers: no likeness, its score stays
+    ranked = [(0, 10.0), (1, 9.0), (2, 3.0), (3, 3.0)]
+    latin = {"lorem": 0.8, "document": 0.6}
+    poor = {"document": 0.9, "test": 0.4}
+    vectors = [FLUTTER, latin, poor, poor]
+    mixed = regularise(ranked, vectors, neighbours=2)
+    assert dict(mixed)[1] < 9.0  # compared across languages, it is pulled down
+    apart = regularise(ranked, vectors, neighbours=2, languages=["en", "la", "en", "en"])
+    assert dict(apart)[1] == 9.0
+    # and the Latin result no longer lifts the poor English answers; they are judged together
+    assert dict(mixed)[2] > 3.0 and dict(apart)[2] == pytest.approx(3.0)
+
+
+def test_feedback_leaves_documents_it_cannot_read_in_their_places() -> None:
+    from index.engine import keep_places
+
+    ranked = [(0, 10.0), (7, 9.5), (1, 9.0), (2, 8.0)]
+    extra = {1: 3.0, 2: 2.5}  # English expansion words lift 1 and 2; 7 is in German
+    out = keep_places(ranked, extra, fixed={7})
+    assert _order(out) == [1, 7, 2, 0]
+    scores = [s for _, s in out]
+    assert scores == sorted(scores, reverse=True)
+    assert keep_places(ranked, extra, fixed=set()) == [(1, 12.0), (2, 10.5), (0, 10.0), (7, 9.5)]
+    # first or last, a fixed document still gets a score in order
+    assert _order(keep_places(ranked, {0: 1.0}, fixed={7, 2})) == [0, 7, 1, 2]
+    top = keep_places([(7, 10.0), (1, 9.0)], {1: 5.0}, fixed={7})
+    assert _order(top) == [7, 1] and top[0][1] > top[1][1]
+
+
+def test_a_report_in_another_language_keeps_its_rank_through_feedback(tmp_path: Path) -> None:
+    # A question of many words is expanded with words of the best English results. A Latin
+    # document whose title answers it cannot match English expansion words: without the rule
+    # it falls behind every English result the expansion lifts.
+    lorem = " ".join(["lorem ipsum dolor sit amet consectetur adipiscing elit sed do"] * 30)
+    latin = PublicationDoc(50, "two-columns", "Lorem Ipsum set in two columns", body=lorem,
+                           abstract="A sample document with two columns filled with Lorem Ipsum "
+                                    "text.", language="la")
+    aircraft = [
+        PublicationDoc(60 + n, f"aircraft-{n}", f"Control column forces in the {model} aircraft",
+                       abstract=f"Pilots of the {model} move the control column to the side; the "
+                                "flight manual sets out the trim procedure and the pilot workload.")
+        for n, model in enumerate(["Boeing 737", "Airbus A320", "Embraer 190"])
+    ]
+    others = [PublicationDoc(80 + n, f"other-{n}", title,
+                             abstract=f"A review of {title.lower()} in the borough.")
+              for n, title in enumerate(["Parks and open spaces", "Road maintenance backlog",
+                                         "Library opening hours", "Council tax support",
+                                         "Adult social care workforce",
+                                         "Air quality near schools"])]
+    question = "placeholder text laid out in side by side columns"
+
+    def first(ranking: Ranking) -> int:
+        name = f"ix-{ranking.prf_weight}-{ranking.prf_keep_other_languages}"
+        with SearchIndex(tmp_path / name, ranking=ranking) as ix:
+            ix.rebuild([latin, *aircraft, *others])
+            res = ix.search(SearchRequest(question, limit=10, facets=False, max_pages_per_hit=0))
+            return res.hits[0].id
+
+    assert first(replace(Ranking(), prf_weight=0.0)) == 50  # the reader's own words
+    assert first(replace(Ranking(), prf_keep_other_languages=False)) != 50
+    assert first(Ranking()) == 50

@@ -169,7 +169,7 @@ def test_portal_synonyms_commands_and_search(tmp_path: Path) -> None:
     assert check.code == 1 and "synonyms.txt:1" in check.stdout
 
 
-def test_a_title_in_another_language_is_normalised_as_long_as_english_titles(tmp_path: Path) -> None:
+def test_a_title_in_another_language_is_normalised_as_english_titles(tmp_path: Path) -> None:
     # Non-English text is indexed in fields of its own. Their length normalisation counts
     # the English titles too: a two-word Latin title is short, not many times the average
     # of the few titles that are not English.
