@@ -42,3 +42,27 @@ def test_any_string_searches(shared_ix: SearchIndex, q: str, sort: str) -> None:
 @given(q=QUERIES)
 def test_any_string_parses(q: str) -> None:
     parse(q)
+
+
+@st.composite
+def _feedback_case(draw):  # type: ignore[no-untyped-def]
+    firsts = sorted(draw(st.lists(st.floats(0, 50), min_size=1, max_size=30)), reverse=True)
+    ranked = list(enumerate(firsts))
+    extra = {d: draw(st.floats(0, 25)) for d, _ in ranked if draw(st.booleans())}
+    fixed = {d for d, _ in ranked if draw(st.booleans())}
+    return ranked, extra, fixed
+
+
+@given(_feedback_case())
+@settings(max_examples=300, deadline=None)
+def test_feedback_keeps_other_languages_in_place(case) -> None:  # type: ignore[no-untyped-def]
+    from index.engine import keep_places
+
+    ranked, extra, fixed = case
+    out = keep_places(ranked, extra, fixed)
+    assert sorted(d for d, _ in out) == sorted(d for d, _ in ranked)
+    for i, (d, _) in enumerate(ranked):
+        if d in fixed:
+            assert out[i][0] == d
+    scores = [s for _, s in out]
+    assert all(a >= b - 1e-9 for a, b in zip(scores, scores[1:]))
