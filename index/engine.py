@@ -679,13 +679,10 @@ class SearchIndex:
 
         docnums = [d for d, _ in head]
         vectors = doc_vectors(docnums, counts_of, lambda t: s.idf("abstract", t), cache)
-        others = (_other_language_docs(s, TermLookup(s, self._terms), docnums)
-                  if r.cluster_same_language else set())
+        others = _other_languages(s, self._terms) if r.cluster_same_language else {}
         languages = None
-        if others:
-            languages = ["en" if d not in others
-                         else str((s.stored_fields(d).get("info") or {}).get("language") or "")
-                         for d in docnums]
+        if any(d in others for d in docnums):
+            languages = [others.get(d, "en") for d in docnums]
         return regularise(head, vectors, r.cluster_neighbours, r.cluster_self, languages) + tail
 
     def _uses_feedback(self, compiled: Compiled) -> bool:
@@ -806,9 +803,8 @@ class SearchIndex:
             top_extra = max(extra.values()) or 1.0
             if top_extra > cap:
                 extra = {d: v * cap / top_extra for d, v in extra.items()}
-        unread = (_other_language_docs(s, TermLookup(s, self._terms), [d for d, _ in head])
-                  if r.prf_keep_other_languages else set())
-        head = keep_places(head, extra, unread)
+        others = _other_languages(s, self._terms) if r.prf_keep_other_languages else {}
+        head = keep_places(head, extra, {d for d, _ in head if d in others})
         return self._regularised(s, compiled, head + tail)[:n]
 
     def _load(self, s: Any, ranked: list[tuple[int, float]]) -> list[_RawHit]:
@@ -1018,18 +1014,19 @@ def _stored_position(s: Any) -> int | None:
     return int(d["meta_value"]) if d and d.get("meta_value") is not None else None
 
 
-def _other_language_docs(s: Any, lookup: TermLookup, docnums: list[int]) -> set[int]:
-    """Those of `docnums` whose text is not English (indexed in the other-language fields)."""
+def _other_languages(s: Any, terms: TermCache) -> dict[int, str]:
+    """{document number: language code} of the live documents whose text is not English
+    (indexed in the other-language fields), read from the `language` postings once per
+    index reader: one entry per such document."""
     parent = s.get_parent()
-    codes = parent.__dict__.get("_portal_all_languages")
-    if codes is None:
+    cached = parent.__dict__.get("_portal_other_languages")
+    if cached is None:
         present = parent.reader().field_terms("language") if "language" in parent.schema else ()
-        codes = parent.__dict__["_portal_all_languages"] = tuple(
-            lang for lang in present if not is_english(lang))
-    if not codes:
-        return set()
-    wanted = set(docnums)
-    return {d for lang in codes for d in live_docs_with(lookup, "language", lang) if d in wanted}
+        codes = [lang for lang in present if not is_english(lang)]
+        lookup = TermLookup(s, terms) if codes else None
+        cached = {d: lang for lang in codes for d in live_docs_with(lookup, "language", lang)}
+        parent.__dict__["_portal_other_languages"] = cached
+    return cached
 
 
 def keep_places(ranked: list[tuple[int, float]], extra: dict[int, float],

@@ -115,11 +115,11 @@ class PortalBM25(WeightingModel):
         if not searcher.schema[fieldname].scorable:
             return WeightScorer.for_(searcher, fieldname, text)
         b = self.ranking.field_b.get(fieldname, self.ranking.b)
-        return _Scorer(self, searcher, fieldname, text, b, self.ranking.k1)
+        return _Scorer(searcher, fieldname, text, b, self.ranking.k1)
 
 
 class _Scorer(WeightLengthScorer):
-    def __init__(self, model: PortalBM25, searcher, fieldname: str, text, b: float, k1: float):  # type: ignore[no-untyped-def]
+    def __init__(self, searcher, fieldname: str, text, b: float, k1: float):  # type: ignore[no-untyped-def]
         parent = searcher.get_parent()
         self.idf = parent.idf(fieldname, text)
         self.avgfl = average_length(parent, fieldname)
